@@ -1,0 +1,392 @@
+// Stack configuration: read once, validated once, at the edge. Everything downstream takes the typed
+// `StackSettings`; nothing else reads Pulumi config. Defaults live here.
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseImageReference, ImageReferenceError } from "./images";
+import * as v from "./validate";
+import { DEFAULT_ISTIO_VERSION, DEFAULT_KUBERNETES_VERSION, checkIstioSupportsKubernetes } from "./versions";
+
+export const PROJECT = "istio-minikube";
+
+export const MTLS_MODES = ["STRICT", "PERMISSIVE", "DISABLE"] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
+export const SAMPLES = ["sleep", "bookinfo"] as const;
+export type SampleName = (typeof SAMPLES)[number];
+
+// Drivers for a laptop: minikube v1.38.1 pkg/minikube/driver/driver_linux.go and driver_darwin.go
+// supportedDrivers, less the ones that are not a local VM or container (none, ssh) or are deprecated.
+export const MINIKUBE_DRIVERS = ["kvm2", "docker", "podman", "qemu2", "virtualbox", "vfkit"] as const;
+export type MinikubeDriver = (typeof MINIKUBE_DRIVERS)[number];
+
+// Components --extra-config accepts (minikube v1.38.1 pkg/minikube/bootstrapper/bsutil/kubeadm.go
+// KubeadmExtraConfigOpts; checked by bsutil.FindInvalidExtraConfigFlags). The help text says "proxy", the
+// code says "kube-proxy". minikube does not check keys: a bad key only shows as a crash-looping component.
+export const EXTRA_CONFIG_COMPONENTS = [
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "etcd",
+    "kubeadm",
+    "kubelet",
+    "kube-proxy",
+] as const;
+
+/** Namespaces the program will not label or fill with samples. */
+export const RESERVED_NAMESPACES = ["istio-system", "kube-system", "kube-public", "kube-node-lease"] as const;
+/** Holds the sample client outside the mesh, for the plain-text check; never injected. */
+export const OUTSIDE_MESH_NAMESPACE = "outside-mesh";
+
+export interface MinikubeSettings {
+    profile: string;
+    driver: MinikubeDriver;
+    cpus: number;
+    /** MB, as `minikube start --memory` takes it. */
+    memory: number;
+    kubernetesVersion: string;
+    /** `component.key=value`, each passed as one `--extra-config` argument. */
+    extraConfig: string[];
+}
+
+export type ClusterSettings =
+    | { kind: "minikube"; minikube: MinikubeSettings }
+    | { kind: "existing"; kubeContext: string };
+
+export interface IstioSettings {
+    version: string;
+    /** Absolute path of an `istio-<version>-linux-amd64.tar.gz` already on disk, if given. */
+    releaseArchive?: string;
+    mtls: MtlsMode;
+}
+
+export interface ImageSettings {
+    preload: boolean;
+    /** Absolute path of the folder that keeps one `.tar.xz` per image. */
+    archiveDir: string;
+    extra: string[];
+}
+
+export interface InjectionSettings {
+    auto: string[];
+    manual: string[];
+}
+
+export interface CertificateSettings {
+    validityDays: number;
+    rotation: number;
+}
+
+export interface StackSettings {
+    stack: string;
+    /** Where the program's own files (release cache, injector config) go: absolute. */
+    workDir: string;
+    cluster: ClusterSettings;
+    istio: IstioSettings;
+    images: ImageSettings;
+    injection: InjectionSettings;
+    samples: SampleName[];
+    verify: boolean;
+    certificates: CertificateSettings;
+}
+
+export const CONFIG_KEYS = [
+    "cluster",
+    "kubeContext",
+    "minikube",
+    "istio",
+    "images",
+    "injection",
+    "samples",
+    "verify",
+    "certificates",
+] as const;
+
+/** Stops the program with every config problem found, one per line. RunError prints without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(
+            `Invalid stack configuration (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+                `Fix it with 'pulumi config set --path <key> <value>' or in Pulumi.<stack>.yaml; README lists every key.`,
+        );
+        this.name = "ConfigError";
+    }
+}
+
+export interface Environment {
+    homeDir: string;
+    /** The project folder; relative paths in config are taken from here, as Pulumi runs the program here. */
+    projectDir: string;
+}
+
+export function defaultEnvironment(): Environment {
+    return { homeDir: os.homedir(), projectDir: process.cwd() };
+}
+
+/**
+ * The defaults, for a stack named `stack`. Pulumi.yaml declares the same values (a test keeps them equal),
+ * except the profile, which carries the stack name so two stacks never share a cluster by accident.
+ */
+export function defaultSettings(stack: string) {
+    return {
+        cluster: "minikube" as const,
+        minikube: {
+            profile: `istio-${stack}`,
+            driver: "docker" as MinikubeDriver,
+            cpus: 4,
+            memory: 8192,
+            kubernetesVersion: DEFAULT_KUBERNETES_VERSION,
+            extraConfig: [] as string[],
+        },
+        istio: { version: DEFAULT_ISTIO_VERSION, mtls: "STRICT" as MtlsMode },
+        images: { preload: true, archiveDir: `~/.cache/${PROJECT}/images`, extra: [] as string[] },
+        injection: { auto: ["default"], manual: [] as string[] },
+        samples: ["sleep", "bookinfo"] as SampleName[],
+        verify: true,
+        certificates: { validityDays: 365, rotation: 0 },
+    };
+}
+
+/** Reads `pulumi.runtime.allConfig()`-shaped input: keys `project:name`, values strings (objects as JSON). */
+export function parseSettings(
+    rawConfig: Record<string, string>,
+    stack: string,
+    env: Environment = defaultEnvironment(),
+): StackSettings {
+    const problems: string[] = [];
+    const reader = new Reader(problems);
+    const defaults = defaultSettings(stack);
+
+    const values = new Map<string, unknown>();
+    for (const [fullKey, raw] of Object.entries(rawConfig)) {
+        const sep = fullKey.indexOf(":");
+        const namespace = fullKey.slice(0, sep);
+        const key = fullKey.slice(sep + 1);
+        if (namespace !== PROJECT) continue; // other packages' config (kubernetes:..., pulumi:...) is theirs
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            problems.push(`${fullKey}: unknown key; known keys are ${CONFIG_KEYS.map((k) => `${PROJECT}:${k}`).join(", ")}`);
+            continue;
+        }
+        values.set(key, STRING_KEYS.has(key) ? raw : decode(raw));
+    }
+
+    const clusterKind = reader.enumeration("cluster", values.get("cluster"), ["minikube", "existing"] as const, defaults.cluster);
+    const kubeContextRaw = values.get("kubeContext");
+    const minikubeRaw = values.get("minikube");
+
+    let cluster: ClusterSettings;
+    if (clusterKind === "existing") {
+        // Pulumi.yaml declares kubeContext with the default "" (declared keys need one), so "" means unset.
+        const kubeContext = reader.string("kubeContext", kubeContextRaw === "" ? undefined : kubeContextRaw, undefined, v.kubeContext);
+        if (kubeContextRaw === undefined || kubeContextRaw === "") {
+            problems.push(`${PROJECT}:kubeContext is missing: with cluster "existing" it names the kubeconfig context to use`);
+        }
+        cluster = { kind: "existing", kubeContext: kubeContext ?? "" };
+    } else {
+        if (kubeContextRaw !== undefined && kubeContextRaw !== "") {
+            problems.push(
+                `${PROJECT}:kubeContext = ${v.describeValue(kubeContextRaw)} is only used with cluster "existing"; remove it, or set cluster to "existing"`,
+            );
+        }
+        const m = reader.object("minikube", minikubeRaw, ["profile", "driver", "cpus", "memory", "kubernetesVersion", "extraConfig"]);
+        const d = defaults.minikube;
+        cluster = {
+            kind: "minikube",
+            minikube: {
+                profile: reader.string("minikube.profile", m.profile, d.profile, v.minikubeProfile) ?? d.profile,
+                driver: reader.enumeration("minikube.driver", m.driver, MINIKUBE_DRIVERS, d.driver),
+                cpus: reader.integer("minikube.cpus", m.cpus, d.cpus, 2, 64),
+                // minikube refuses under 1800 MB; Istio with bookinfo does not fit under 4096.
+                memory: reader.integer("minikube.memory", m.memory, d.memory, 4096, 262144, "MB; Istio with the samples needs at least 4096"),
+                kubernetesVersion:
+                    reader.string("minikube.kubernetesVersion", m.kubernetesVersion, d.kubernetesVersion, v.kubernetesVersion) ??
+                    d.kubernetesVersion,
+                extraConfig: reader.list("minikube.extraConfig", m.extraConfig, d.extraConfig, extraConfigCheck, { unique: true }),
+            },
+        };
+    }
+
+    const i = reader.object("istio", values.get("istio"), ["version", "releaseArchive", "mtls"]);
+    const istioVersion = reader.string("istio.version", i.version, defaults.istio.version, v.semver) ?? defaults.istio.version;
+    const releaseArchive = reader.string("istio.releaseArchive", i.releaseArchive, undefined, releaseArchiveCheck);
+    const istio: IstioSettings = {
+        version: istioVersion,
+        ...(releaseArchive !== undefined ? { releaseArchive: resolvePath(releaseArchive, env) } : {}),
+        mtls: reader.enumeration("istio.mtls", i.mtls, MTLS_MODES, defaults.istio.mtls),
+    };
+    if (cluster.kind === "minikube" && problems.length === 0) {
+        const mismatch = checkIstioSupportsKubernetes(istio.version, cluster.minikube.kubernetesVersion);
+        if (mismatch) problems.push(mismatch);
+    }
+
+    const im = reader.object("images", values.get("images"), ["preload", "archiveDir", "extra"]);
+    const archiveDir = reader.string("images.archiveDir", im.archiveDir, defaults.images.archiveDir, v.localPath) ?? defaults.images.archiveDir;
+    const images: ImageSettings = {
+        preload: reader.boolean("images.preload", im.preload, defaults.images.preload),
+        archiveDir: resolvePath(archiveDir, env),
+        extra: reader.list("images.extra", im.extra, defaults.images.extra, imageCheck, { unique: true }),
+    };
+
+    const inj = reader.object("injection", values.get("injection"), ["auto", "manual"]);
+    const injection: InjectionSettings = {
+        auto: reader.list("injection.auto", inj.auto, defaults.injection.auto, namespaceCheck, { unique: true }),
+        manual: reader.list("injection.manual", inj.manual, defaults.injection.manual, namespaceCheck, { unique: true }),
+    };
+    for (const ns of injection.auto.filter((n) => injection.manual.includes(n))) {
+        problems.push(`${PROJECT}:injection: namespace "${ns}" is in both auto and manual; a namespace is injected one way`);
+    }
+
+    const samples = reader.list("samples", values.get("samples"), defaults.samples, enumCheck(SAMPLES), { unique: true }) as SampleName[];
+
+    const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation"]);
+    const certificates: CertificateSettings = {
+        validityDays: reader.integer("certificates.validityDays", c.validityDays, defaults.certificates.validityDays, 1, 3650),
+        rotation: reader.integer("certificates.rotation", c.rotation, defaults.certificates.rotation, 0, 1_000_000),
+    };
+
+    const settings: StackSettings = {
+        stack,
+        workDir: path.join(env.projectDir, ".istio-minikube", stack),
+        cluster,
+        istio,
+        images,
+        injection,
+        samples,
+        verify: reader.boolean("verify", values.get("verify"), defaults.verify),
+        certificates,
+    };
+    if (problems.length > 0) throw new ConfigError(problems);
+    return settings;
+}
+
+/** Keys whose value is a plain string; Pulumi hands the others over as JSON text (objects, lists, booleans). */
+const STRING_KEYS = new Set(["cluster", "kubeContext"]);
+
+/** Pulumi hands every config value over as a string; objects, lists, numbers and booleans as JSON text. */
+function decode(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function resolvePath(value: string, env: Environment): string {
+    if (value.startsWith("~/")) return path.join(env.homeDir, value.slice(2));
+    return path.resolve(env.projectDir, value);
+}
+
+const extraConfigCheck: v.Check = (value) => {
+    const match = /^([a-z-]+)\.([A-Za-z0-9][A-Za-z0-9._-]*)=([A-Za-z0-9._,/:=+-]*)$/.exec(value);
+    if (!match) {
+        return "component.key=value, with a key of letters, digits, '.', '_', '-' and a value of letters, digits and . _ , / : = + -";
+    }
+    if (!(EXTRA_CONFIG_COMPONENTS as readonly string[]).includes(match[1])) {
+        return `component.key=value with component one of ${EXTRA_CONFIG_COMPONENTS.join(", ")}`;
+    }
+    return undefined;
+};
+
+const releaseArchiveCheck: v.Check = (value) =>
+    v.localPath(value) ?? (value.endsWith(".tar.gz") ? undefined : "a path to an istio-<version>-linux-amd64.tar.gz file");
+
+const imageCheck: v.Check = (value) => {
+    try {
+        parseImageReference(value);
+        return undefined;
+    } catch (err) {
+        if (err instanceof ImageReferenceError) return `an image reference such as docker.io/istio/pilot:1.27.3 (${err.message})`;
+        throw err;
+    }
+};
+
+const namespaceCheck: v.Check = (value) => {
+    const why = v.dnsLabel(value);
+    if (why) return `a namespace name: ${why}`;
+    if ((RESERVED_NAMESPACES as readonly string[]).includes(value) || value === OUTSIDE_MESH_NAMESPACE) {
+        return `a namespace other than ${[...RESERVED_NAMESPACES, OUTSIDE_MESH_NAMESPACE].join(", ")}`;
+    }
+    return undefined;
+};
+
+function enumCheck(allowed: readonly string[]): v.Check {
+    return (value) => (allowed.includes(value) ? undefined : `one of ${allowed.join(", ")}`);
+}
+
+type Loose = Record<string, unknown>;
+
+/** Collects problems instead of throwing, so one run reports every bad key at once. */
+class Reader {
+    constructor(private readonly problems: string[]) {}
+
+    private bad(key: string, value: unknown, allowed: string): void {
+        this.problems.push(`${PROJECT}:${key} = ${v.describeValue(value)} is not allowed: expected ${allowed}`);
+    }
+
+    object(key: string, value: unknown, fields: readonly string[]): Loose {
+        if (value === undefined) return {};
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            this.bad(key, value, `an object with keys ${fields.join(", ")}`);
+            return {};
+        }
+        for (const field of Object.keys(value)) {
+            if (!fields.includes(field)) {
+                this.problems.push(`${PROJECT}:${key}.${field}: unknown key; known keys are ${fields.join(", ")}`);
+            }
+        }
+        return value as Loose;
+    }
+
+    string(key: string, value: unknown, fallback: string | undefined, check: v.Check): string | undefined {
+        if (value === undefined) return fallback;
+        if (typeof value !== "string") {
+            this.bad(key, value, "a string");
+            return fallback;
+        }
+        const why = check(value);
+        if (why) {
+            this.bad(key, value, why);
+            return fallback;
+        }
+        return value;
+    }
+
+    enumeration<T extends string>(key: string, value: unknown, allowed: readonly T[], fallback: T): T {
+        if (value === undefined) return fallback;
+        if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+        this.bad(key, value, `one of ${allowed.join(", ")}`);
+        return fallback;
+    }
+
+    integer(key: string, value: unknown, fallback: number, min: number, max: number, unit?: string): number {
+        if (value === undefined) return fallback;
+        if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+        this.bad(key, value, `a whole number from ${min} to ${max}${unit ? ` (${unit})` : ""}`);
+        return fallback;
+    }
+
+    boolean(key: string, value: unknown, fallback: boolean): boolean {
+        if (value === undefined) return fallback;
+        if (typeof value === "boolean") return value;
+        this.bad(key, value, "true or false");
+        return fallback;
+    }
+
+    list(key: string, value: unknown, fallback: string[], check: v.Check, opts: { unique: boolean }): string[] {
+        if (value === undefined) return fallback;
+        if (!Array.isArray(value)) {
+            this.bad(key, value, "a list of strings");
+            return fallback;
+        }
+        value.forEach((item, index) => {
+            if (typeof item !== "string") {
+                this.bad(`${key}[${index}]`, item, "a string");
+                return;
+            }
+            const why = check(item);
+            if (why) this.bad(`${key}[${index}]`, item, why);
+            else if (opts.unique && value.indexOf(item) !== index) this.bad(`${key}[${index}]`, item, "no duplicates in the list");
+        });
+        return value.filter((item): item is string => typeof item === "string");
+    }
+}

@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+
+export interface ExistingClusterArgs {
+    /** A context in the user's kubeconfig ($KUBECONFIG or ~/.kube/config). */
+    kubeContext: string;
+}
+
+/** A cluster the stack does not own: only a provider bound to one kubeconfig context. */
+export class ExistingCluster extends pulumi.ComponentResource {
+    readonly provider: k8s.Provider;
+
+    constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-minikube:cluster:ExistingCluster", name, {}, opts);
+        this.provider = new k8s.Provider(
+            name,
+            {
+                context: args.kubeContext,
+                // Replace the provider (and every object through it) only when the context changes, not when
+                // the kubeconfig file is rewritten with fresh tokens or addresses.
+                clusterIdentifier: `context/${args.kubeContext}`,
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ provider: this.provider });
+    }
+}

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts the Pulumi commands run. Sourced, not executed.
+# Every value arrives through the environment; nothing is ever pasted into a command string.
+
+# die MESSAGE...: print to stderr and stop.
+die() {
+    printf 'istio-minikube: %s\n' "$*" >&2
+    exit 1
+}
+
+# need NAME: the environment variable NAME must be set and not empty.
+need() {
+    [ -n "${!1:-}" ] || die "$1 is not set (the Pulumi program passes it; run this script through 'pulumi up')"
+}
+
+# log MESSAGE...: progress for the Pulumi console; stdout is reserved for the command's result.
+log() {
+    printf '%s\n' "$*" >&2
+}

@@ -1,0 +1,246 @@
+// The offline plan: evaluates index.ts under Pulumi's mock runtime (no Pulumi CLI, no engine, no cluster),
+// reading Pulumi.yaml and Pulumi.<stack>.yaml as the CLI would, and records every resource registration:
+// its parent, everything it waits for, its provider, its inputs and outputs. Dynamic resources run their
+// real `create`, loaded from the serialized provider exactly as Pulumi's dynamic-provider host loads it
+// (@pulumi/pulumi cmd/dynamic-provider/index.js, getProvider: requireFromString(text).handler()).
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+
+export const SECRET = "[secret]";
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"; // @pulumi/pulumi runtime/rpc.ts specialSigKey
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"; // specialSecretSig
+const DYNAMIC_PROVIDER_KEY = "__provider";
+
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent: string | null;
+    /** Everything this resource waits for: explicit dependsOn, resources behind its inputs, and its provider. */
+    dependsOn: string[];
+    /** The provider reference (`urn::id`) of a custom resource, when it has an explicit one. */
+    provider: string | null;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+    outputs: Record<string, unknown>;
+}
+
+export interface Plan {
+    project: string;
+    stack: string;
+    resources: PlannedResource[];
+}
+
+export class PlanError extends Error {}
+
+export interface PlanOptions {
+    projectDir: string;
+    stack: string;
+    /** `key=value` in the form of `pulumi config set --path`: `minikube.cpus=2`, `injection.auto[0]=demo`. */
+    config?: string[];
+}
+
+/** Reads the project name and the stack's config the way the Pulumi CLI does, with `--config` overrides. */
+export function readStackConfig(options: PlanOptions): { project: string; config: Record<string, string> } {
+    const projectFile = path.join(options.projectDir, "Pulumi.yaml");
+    const project = YAML.parse(fs.readFileSync(projectFile, "utf8")) as {
+        name: string;
+        config?: Record<string, { default?: unknown; value?: unknown }>;
+    };
+    const stackFile = path.join(options.projectDir, `Pulumi.${options.stack}.yaml`);
+    if (!/^[A-Za-z0-9._-]+$/.test(options.stack) || !fs.existsSync(stackFile)) {
+        const stacks = fs
+            .readdirSync(options.projectDir)
+            .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+            .filter((s): s is string => s !== undefined);
+        throw new PlanError(`No stack file Pulumi.${options.stack}.yaml; the stacks are: ${stacks.join(", ")}`);
+    }
+    const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+
+    const structured: Record<string, unknown> = {};
+    const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+    // Project-level `config:` entries with a default or value apply unless the stack sets the key
+    // (pulumi/pulumi sdk/go/common/workspace/project.go, ProjectConfigType; `pulumi config` docs).
+    for (const [key, spec] of Object.entries(project.config ?? {})) {
+        const fallback = spec?.value ?? spec?.default;
+        if (fallback !== undefined) structured[qualify(key)] = fallback;
+    }
+    for (const [key, value] of Object.entries(stackDoc.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) {
+            throw new PlanError(`${key} is an encrypted secret; the offline plan cannot decrypt it: override it with --config`);
+        }
+        structured[qualify(key)] = value;
+    }
+    for (const assignment of options.config ?? []) applyPathAssignment(structured, assignment, project.name);
+
+    // The CLI passes each value as a string: plain strings as they are, everything else as JSON
+    // (sdk/nodejs/runtime/config.ts reads PULUMI_CONFIG, a map of strings).
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(structured)) {
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { project: project.name, config };
+}
+
+/** `pulumi config set --path` parses `true`/`false` and integers; everything else stays a string. */
+function parseScalar(text: string): unknown {
+    if (text === "true") return true;
+    if (text === "false") return false;
+    if (/^-?(0|[1-9][0-9]*)$/.test(text)) return Number(text);
+    return text;
+}
+
+function applyPathAssignment(config: Record<string, unknown>, assignment: string, project: string): void {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) throw new PlanError(`--config ${JSON.stringify(assignment)}: expected KEY=VALUE, e.g. minikube.cpus=2`);
+    const keyPath = assignment.slice(0, eq);
+    const value = parseScalar(assignment.slice(eq + 1));
+    if (!/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_-]+|\[\d+\])*$/.test(keyPath)) {
+        throw new PlanError(`--config ${JSON.stringify(assignment)}: "${keyPath}" is not a key path like minikube.cpus or injection.auto[0]`);
+    }
+    const segments = [...keyPath.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
+    // `istio-minikube:minikube.cpus` names the namespace explicitly; a bare first segment gets the project's.
+    const head = String(segments[0]).includes(":") ? String(segments[0]) : `${project}:${segments[0]}`;
+    const rest = segments.slice(1);
+    if (rest.length === 0) {
+        config[head] = value;
+        return;
+    }
+    let node = (config[head] ??= typeof rest[0] === "number" ? [] : {}) as Record<string | number, unknown>;
+    for (let i = 0; i < rest.length - 1; i++) {
+        node[rest[i]] ??= typeof rest[i + 1] === "number" ? [] : {};
+        node = node[rest[i]] as Record<string | number, unknown>;
+    }
+    node[rest[rest.length - 1]] = value;
+}
+
+function isSecretWrapper(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Replaces every secret with "[secret]"; leaves the rest as it is. */
+export function redact(value: unknown): unknown {
+    if (isSecretWrapper(value)) return SECRET;
+    if (Array.isArray(value)) return value.map(redact);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+    }
+    return value;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+    if (isSecretWrapper(value)) return unwrapSecrets(value.value);
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+function summarizeDynamicProvider(inputs: Record<string, unknown>): Record<string, unknown> {
+    const text = inputs[DYNAMIC_PROVIDER_KEY];
+    if (typeof text !== "string") return inputs;
+    return { ...inputs, [DYNAMIC_PROVIDER_KEY]: `<serialized dynamic provider, ${text.length} bytes>` };
+}
+
+/**
+ * Evaluates the program once. Must run in a fresh module registry (a new process, or jest.isolateModules)
+ * because the Pulumi runtime keeps one global store per process.
+ */
+export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
+    const { project, config } = readStackConfig(options);
+    // Loaded here, not at the top, so callers can give each evaluation a fresh runtime.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const requireFromString = require("require-from-string") as (code: string, filename?: string) => any;
+
+    const records = new Map<string, PlannedResource>();
+    const order: string[] = [];
+
+    const mocks: import("@pulumi/pulumi").runtime.Mocks = {
+        async newResource(args) {
+            const inputs = args.inputs as Record<string, unknown>;
+            if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+                const providerText = inputs[DYNAMIC_PROVIDER_KEY] as string;
+                const provider = requireFromString(providerText, path.join(options.projectDir, "dynamic-provider.js")).handler();
+                const props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
+                delete props[DYNAMIC_PROVIDER_KEY];
+                const result = await provider.create(props);
+                return { id: result.id, state: { ...inputs, ...(result.outs ?? {}) } };
+            }
+            return { id: `${args.name}-id`, state: { ...inputs, ...mockOutputs(args.type, inputs) } };
+        },
+        async call(args) {
+            throw new PlanError(`the offline plan has no mock for the function ${args.token}`);
+        },
+    };
+    await pulumi.runtime.setMocks(mocks, project, options.stack, true);
+    pulumi.runtime.setAllConfig(config);
+
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        registerResource(req, (err: unknown, resp: any) => {
+            if (!err) {
+                const urn: string = resp.getUrn();
+                const inputs = summarizeDynamicProvider(req.getObject()?.toJavaScript() ?? {});
+                const secretOutputs = new Set<string>(req.getAdditionalsecretoutputsList());
+                const state = (resp.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+                const outputs = Object.fromEntries(
+                    Object.entries(summarizeDynamicProvider(state)).map(([k, value]) => [k, secretOutputs.has(k) ? SECRET : redact(value)]),
+                );
+                const provider: string = req.getProvider() || "";
+                const dependsOn = new Set<string>(req.getDependenciesList());
+                if (provider) dependsOn.add(provider.split("::").slice(0, -1).join("::"));
+                records.set(urn, {
+                    urn,
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent() || null,
+                    dependsOn: [...dependsOn].sort(),
+                    provider: provider ? provider.split("::").slice(0, -1).join("::") : null,
+                    custom: req.getCustom(),
+                    inputs: redact(inputs) as Record<string, unknown>,
+                    outputs,
+                });
+                order.push(urn);
+            }
+            callback(err, resp);
+        });
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp: any) => void) => {
+        const record = records.get(req.getUrn());
+        if (record) record.outputs = redact(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        registerOutputs(req, callback);
+    };
+
+    const program = path.join(options.projectDir, "index.ts");
+    const previousCwd = process.cwd();
+    const previousSkip = process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT;
+    process.chdir(options.projectDir); // Pulumi runs the program in the project folder
+    process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT = "1"; // the plan runs nothing on the host
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => require(program));
+        // Let registrations still in flight finish (runtime/settings.js waitForRPCs: internal, not in the typings).
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    } finally {
+        process.chdir(previousCwd);
+        if (previousSkip === undefined) delete process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT;
+        else process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT = previousSkip;
+    }
+    return { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
+}
+
+/** Outputs a real provider would add that the program reads; everything else echoes the inputs. */
+function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    if (type === "command:local:Command") {
+        return { stdout: "(offline plan: not run)", stderr: "" };
+    }
+    if (type.startsWith("kubernetes:") && typeof inputs.metadata === "object" && inputs.metadata !== null) {
+        return { status: {} };
+    }
+    return {};
+}
