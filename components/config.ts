@@ -79,8 +79,10 @@ export interface CertificateSettings {
 
 export interface StackSettings {
     stack: string;
-    /** Where the program's own files (release cache, injector config) go: absolute. */
+    /** This stack's local files (injector config read back from the cluster): absolute. */
     workDir: string;
+    /** Unpacked Istio releases, shared by every stack on the machine: absolute. */
+    releaseCacheDir: string;
     cluster: ClusterSettings;
     istio: IstioSettings;
     images: ImageSettings;
@@ -247,6 +249,7 @@ export function parseSettings(
     const settings: StackSettings = {
         stack,
         workDir: path.join(env.projectDir, ".istio-minikube", stack),
+        releaseCacheDir: path.join(env.homeDir, ".cache", PROJECT, "releases"),
         cluster,
         istio,
         images,

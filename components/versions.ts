@@ -27,3 +27,34 @@ export function checkIstioSupportsKubernetes(istioVersion: string, kubernetesVer
         `expected v1.${low}.x to v1.${high}.x (Istio's support table)`
     );
 }
+
+/** Where Istio's release images live (release-builder rewrites the chart hub to this in the tarball). */
+export const ISTIO_HUB = "docker.io/istio";
+
+/**
+ * Images the samples of an Istio minor use, read from its release (tag 1.30.3):
+ * samples/curl/curl.yaml and samples/sleep/sleep.yaml use docker.io/curlimages/curl:8.16.0;
+ * samples/bookinfo/platform/kube/bookinfo.yaml uses registry.istio.io/release/examples-bookinfo-*:1.20.3.
+ * Another Istio version falls back to these; a wrong guess only means the kubelet pulls the real one.
+ */
+const SAMPLE_IMAGES: Record<string, Record<"sleep" | "bookinfo", readonly string[]>> = {
+    "1.30": {
+        sleep: ["docker.io/curlimages/curl:8.16.0"],
+        bookinfo: ["details-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3", "productpage-v1"].map(
+            (app) => `registry.istio.io/release/examples-bookinfo-${app}:1.20.3`,
+        ),
+    },
+};
+
+export function sampleImages(istioVersion: string, sample: "sleep" | "bookinfo"): readonly string[] {
+    const minor = istioVersion.split(".").slice(0, 2).join(".");
+    return (SAMPLE_IMAGES[minor] ?? SAMPLE_IMAGES["1.30"])[sample];
+}
+
+/**
+ * The control plane runs `pilot`; every sidecar and its init container run `proxyv2` (chart values
+ * global.proxy.image and global.proxy_init.image are both proxyv2 at 1.30.3).
+ */
+export function controlPlaneImages(istioVersion: string): { pilot: string; proxy: string } {
+    return { pilot: `${ISTIO_HUB}/pilot:${istioVersion}`, proxy: `${ISTIO_HUB}/proxyv2:${istioVersion}` };
+}

@@ -8,6 +8,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 export const SECRET = "[secret]";
+/** What a value not known until `pulumi up` runs (a command's stdout on create) shows as. */
+export const UNKNOWN = "[unknown]";
+const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // @pulumi/pulumi runtime/rpc.ts unknownValue
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"; // @pulumi/pulumi runtime/rpc.ts specialSigKey
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"; // specialSecretSig
 const DYNAMIC_PROVIDER_KEY = "__provider";
@@ -119,9 +122,10 @@ function isSecretWrapper(value: unknown): value is { value: unknown } {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
-/** Replaces every secret with "[secret]"; leaves the rest as it is. */
+/** Replaces every secret with "[secret]" and every unknown with "[unknown]"; leaves the rest as it is. */
 export function redact(value: unknown): unknown {
     if (isSecretWrapper(value)) return SECRET;
+    if (value === UNKNOWN_SENTINEL) return UNKNOWN;
     if (Array.isArray(value)) return value.map(redact);
     if (typeof value === "object" && value !== null) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
@@ -234,10 +238,14 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
     return { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
 }
 
-/** Outputs a real provider would add that the program reads; everything else echoes the inputs. */
+/**
+ * Outputs a real provider adds, as a first `pulumi preview` sees them; everything else echoes the inputs.
+ * A command's stdout is unknown until it runs (pulumi-command infer markComputed on create), so whatever
+ * the program derives from it stays unknown in the plan too, exactly as in that preview.
+ */
 function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
     if (type === "command:local:Command") {
-        return { stdout: "(offline plan: not run)", stderr: "" };
+        return { stdout: UNKNOWN_SENTINEL, stderr: UNKNOWN_SENTINEL };
     }
     if (type.startsWith("kubernetes:") && typeof inputs.metadata === "object" && inputs.metadata !== null) {
         return { status: {} };

@@ -1,0 +1,52 @@
+// Helm values for Istio's `base` and `istiod` charts, as pure functions of the stack's settings.
+import { ISTIO_HUB } from "./versions";
+
+export interface ChartValueInputs {
+    istioVersion: string;
+    /** base64 of the stack's root CA PEM: istiod's serving chain ends there, so the API server trusts it. */
+    caBundle: string;
+}
+
+/**
+ * base chart (manifests/charts/base at 1.30.3): CRDs as templates, RBAC, and the `istiod-default-validator`
+ * ValidatingWebhookConfiguration. A set `base.validationCABundle` gives it our root and failurePolicy Fail
+ * (templates/defaultrevision-validatingwebhookconfiguration.yaml), which is what istiod's validation
+ * controller would patch in anyway, so nothing changes under Pulumi's feet.
+ */
+export function baseChartValues(inputs: ChartValueInputs): Record<string, unknown> {
+    return {
+        defaultRevision: "default",
+        base: { validationCABundle: inputs.caBundle },
+    };
+}
+
+/** istiod chart (manifests/charts/istio-control/istio-discovery at 1.30.3). */
+export function istiodChartValues(inputs: ChartValueInputs): Record<string, unknown> {
+    return {
+        global: {
+            // The images the preload put into minikube: same hub, same tag, never pulled again.
+            hub: ISTIO_HUB,
+            tag: inputs.istioVersion,
+            imagePullPolicy: "IfNotPresent",
+            // Leaves out the chart's istio-sidecar-injector MutatingWebhookConfiguration
+            // (templates/mutatingwebhook.yaml is wrapped in `if not .Values.global.operatorManageWebhooks`):
+            // the program creates that object itself, with the caBundle set.
+            operatorManageWebhooks: true,
+            // One replica on a laptop: a PDB with minAvailable 1 would block `minikube` node drains.
+            defaultPodDisruptionBudget: { enabled: false },
+            proxy: { resources: { requests: { cpu: "10m", memory: "40Mi" } } },
+        },
+        base: { validationCABundle: inputs.caBundle },
+        pilot: {
+            autoscaleEnabled: false,
+            // The demo profile's requests (files/profile-demo.yaml): istiod fits beside bookinfo on 4 CPUs.
+            resources: { requests: { cpu: "10m", memory: "100Mi" } },
+            env: {
+                // Empty turns off istiod's webhook caBundle patcher (pilot/pkg/bootstrap/sidecarinjector.go:
+                // `if features.InjectionWebhookConfigName != ""`), so the program is the one owner of the
+                // field. The chart sets no such variable itself, so this adds one entry, not a duplicate.
+                INJECTION_WEBHOOK_CONFIG_NAME: "",
+            },
+        },
+    };
+}

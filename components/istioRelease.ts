@@ -1,0 +1,94 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { scriptCommand } from "./scripts";
+
+/** Istio publishes one archive per platform (istio/istio release/downloadIstioCandidate.sh). */
+export function istioPlatform(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+    const os = platform === "darwin" ? "osx" : "linux";
+    if (arch === "arm64") return `${os}-arm64`;
+    return os === "osx" ? "osx" : "linux-amd64";
+}
+
+export function istioReleaseUrl(version: string, platform: string): string {
+    return `https://github.com/istio/istio/releases/download/${version}/istio-${version}-${platform}.tar.gz`;
+}
+
+export interface IstioReleaseArgs {
+    version: string;
+    /** A local `istio-<version>-<platform>.tar.gz` (with its `.sha256` beside it) instead of downloading. */
+    releaseArchive?: string;
+    /** Shared by every stack on this machine; one folder per version. */
+    cacheDir: string;
+    platform?: string;
+}
+
+/**
+ * One pinned Istio release, downloaded (or taken from disk), checked against its published sha256 and
+ * unpacked once into a cache folder. Gives the charts, the samples and istioctl of that release.
+ * Its paths are known only after `pulumi up` has run it, so nothing reads them during the first preview.
+ */
+export class IstioRelease extends pulumi.ComponentResource {
+    readonly version: string;
+    /** The unpacked `istio-<version>` folder. */
+    readonly releaseDir: pulumi.Output<string>;
+    private readonly unpackUrn: pulumi.Output<string>;
+
+    constructor(name: string, args: IstioReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-minikube:istio:IstioRelease", name, {}, opts);
+        this.version = args.version;
+        const platform = args.platform ?? istioPlatform();
+        const source: Record<string, string> = args.releaseArchive
+            ? { ISTIO_RELEASE_ARCHIVE: args.releaseArchive }
+            : { ISTIO_RELEASE_URL: istioReleaseUrl(args.version, platform) };
+
+        const unpack = new command.local.Command(
+            `${name}-unpack`,
+            {
+                create: scriptCommand("istio-release.sh"),
+                environment: { ISTIO_VERSION: args.version, ISTIO_CACHE_DIR: args.cacheDir, ...source },
+                // Another version or source is another release. The unpacked folder stays in the cache
+                // on destroy, for the next stack and for machines without internet.
+                triggers: [args.version, platform, JSON.stringify(source)],
+            },
+            { parent: this },
+        );
+        this.releaseDir = unpack.stdout.apply((dir) => dir.trim());
+        this.unpackUrn = unpack.urn;
+        this.registerOutputs({ version: this.version, releaseDir: this.releaseDir });
+    }
+
+    /**
+     * A path inside the release. Resolving it checks that the cache is still there: a folder removed by
+     * hand after `pulumi up` would otherwise surface as a puzzling Helm error.
+     */
+    path(...parts: string[]): pulumi.Output<string> {
+        return pulumi.all([this.releaseDir, this.unpackUrn]).apply(([dir, urn]) => {
+            const full = path.join(dir, ...parts);
+            if (!fs.existsSync(full)) {
+                throw new pulumi.RunError(
+                    `${full} is missing: the Istio ${this.version} release cache was removed after it was unpacked. ` +
+                        `Unpack it again with: pulumi up --replace '${urn}'`,
+                );
+            }
+            return full;
+        });
+    }
+
+    get baseChart(): pulumi.Output<string> {
+        return this.path("manifests", "charts", "base");
+    }
+
+    get istiodChart(): pulumi.Output<string> {
+        return this.path("manifests", "charts", "istio-control", "istio-discovery");
+    }
+
+    get istioctl(): pulumi.Output<string> {
+        return this.path("bin", "istioctl");
+    }
+
+    sample(...parts: string[]): pulumi.Output<string> {
+        return this.path("samples", ...parts);
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes one Istio release available, unpacked, in a cache folder, and prints that folder on stdout.
+# The archive comes from ISTIO_RELEASE_URL, or from ISTIO_RELEASE_ARCHIVE (a file already on disk, for
+# machines without internet). Either way it must match its published sha256: the `<archive>.sha256` file
+# (ISTIO_RELEASE_URL.sha256, or ISTIO_RELEASE_ARCHIVE.sha256 beside the file). Its content is
+# "<hex> <file name>" with ONE space (istio/release-builder pkg/util/files.go CreateSha), so we read the
+# first field instead of using `sha256sum -c`.
+# A second run with the folder in place does nothing. A failure leaves no partial folder behind.
+# Environment: ISTIO_VERSION, ISTIO_CACHE_DIR, and ISTIO_RELEASE_URL or ISTIO_RELEASE_ARCHIVE.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need ISTIO_VERSION
+need ISTIO_CACHE_DIR
+version=$ISTIO_VERSION
+release_dir="$ISTIO_CACHE_DIR/istio-$version"
+marker="$release_dir/.istio-minikube-complete"
+
+if [ -f "$marker" ]; then
+    log "Istio $version is already unpacked in $release_dir."
+    printf '%s\n' "$release_dir"
+    exit 0
+fi
+
+mkdir -p "$ISTIO_CACHE_DIR"
+work=$(mktemp -d "$ISTIO_CACHE_DIR/.istio-$version.partial.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [ -n "${ISTIO_RELEASE_ARCHIVE:-}" ]; then
+    archive=$ISTIO_RELEASE_ARCHIVE
+    [ -f "$archive" ] || die "istio.releaseArchive: no such file: $archive"
+    [ -f "$archive.sha256" ] || die "istio.releaseArchive: the checksum file $archive.sha256 is missing; download it with the archive (same URL plus .sha256)"
+    cp "$archive.sha256" "$work/archive.sha256"
+else
+    need ISTIO_RELEASE_URL
+    archive="$work/archive.tar.gz"
+    log "Downloading $ISTIO_RELEASE_URL"
+    curl --fail --silent --show-error --location --retry 3 --output "$archive" "$ISTIO_RELEASE_URL" ||
+        die "could not download $ISTIO_RELEASE_URL (no internet? set istio.releaseArchive to a local copy)"
+    curl --fail --silent --show-error --location --retry 3 --output "$work/archive.sha256" "$ISTIO_RELEASE_URL.sha256" ||
+        die "could not download the checksum $ISTIO_RELEASE_URL.sha256"
+fi
+
+expected=$(awk 'NR == 1 { print tolower($1) }' "$work/archive.sha256")
+[[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "the checksum file for Istio $version does not start with a sha256 (got '$expected')"
+actual=$(sha256sum "$archive" | awk '{ print $1 }')
+if [ "$actual" != "$expected" ]; then
+    die "checksum mismatch for Istio $version: expected $expected, got $actual; the archive is damaged or not the published one"
+fi
+
+mkdir "$work/unpacked"
+tar -xzf "$archive" -C "$work/unpacked"
+[ -d "$work/unpacked/istio-$version" ] || die "the archive has no istio-$version/ folder; is it the $version release?"
+for needed in bin/istioctl manifests/charts/base manifests/charts/istio-control/istio-discovery samples; do
+    [ -e "$work/unpacked/istio-$version/$needed" ] || die "the archive has no istio-$version/$needed"
+done
+printf '%s\n' "$actual" >"$work/unpacked/istio-$version/.istio-minikube-complete"
+
+# A leftover from an interrupted earlier run (no marker) is replaced; the rename is atomic.
+rm -rf "$release_dir"
+mv "$work/unpacked/istio-$version" "$release_dir"
+log "Istio $version unpacked in $release_dir."
+printf '%s\n' "$release_dir"
