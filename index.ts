@@ -8,7 +8,12 @@ import { IstioRelease } from "./components/istioRelease";
 import { ImagePreload } from "./components/imagePreload";
 import { MeshCertificates } from "./components/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPlane";
+import { SidecarInjector } from "./components/sidecarInjector";
+import { MeshNamespaces } from "./components/meshNamespaces";
+import { Samples, SampleTarget } from "./components/samples";
+import { Verification, verificationChecks } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
+import { OUTSIDE_MESH_NAMESPACE, SampleName } from "./components/config";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 if (process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1") runPreflight(settings);
@@ -26,13 +31,17 @@ const release = new IstioRelease("istio-release", {
 });
 
 const istioImages = controlPlaneImages(settings.istio.version);
+const meshNamespaceNames = [...settings.injection.auto, ...settings.injection.manual];
+const bookinfoNamespace = settings.samples.includes("bookinfo") ? meshNamespaceNames[0] : undefined;
+// The plain-text client outside the mesh runs the sleep sample (curl), for the bookinfo checks.
+const outsideMeshSamples: SampleName[] = bookinfoNamespace ? ["sleep"] : [];
 const preload =
     cluster instanceof MinikubeCluster && settings.images.preload
         ? new ImagePreload("preload", {
               images: [
                   istioImages.pilot,
                   istioImages.proxy,
-                  ...settings.samples.flatMap((sample) => sampleImages(settings.istio.version, sample)),
+                  ...[...settings.samples, ...outsideMeshSamples].flatMap((sample) => sampleImages(settings.istio.version, sample)),
                   ...settings.images.extra,
               ],
               archiveDir: settings.images.archiveDir,
@@ -56,8 +65,62 @@ const controlPlane = new IstioControlPlane("istio", {
     istiodWaitsFor: preload?.loadsOf([istioImages.pilot]),
 });
 
+const kubeContextName = cluster instanceof MinikubeCluster ? cluster.profile : settings.cluster.kind === "existing" ? settings.cluster.kubeContext : "";
+
+const injector = new SidecarInjector("sidecar-injector", {
+    provider,
+    kubeContext: kubeContextName,
+    rootCertPem: certificates.rootCertPem,
+    istiod: controlPlane.istiod,
+    configVersion: `istio ${settings.istio.version}`,
+    filesDir: settings.workDir,
+});
+
+const namespaces = new MeshNamespaces("namespaces", {
+    provider,
+    auto: settings.injection.auto,
+    manual: settings.injection.manual,
+    outsideMesh: outsideMeshSamples.length > 0,
+    injector: injector.webhook,
+});
+
+const targets: SampleTarget[] = [
+    ...settings.injection.auto.map((namespace): SampleTarget => ({ namespace, injection: "auto", samples: settings.samples, ready: namespaces.ready.get(namespace)! })),
+    ...settings.injection.manual.map((namespace): SampleTarget => ({ namespace, injection: "manual", samples: settings.samples, ready: namespaces.ready.get(namespace)! })),
+    ...(outsideMeshSamples.length > 0
+        ? [{ namespace: OUTSIDE_MESH_NAMESPACE, injection: "none" as const, samples: outsideMeshSamples, ready: namespaces.ready.get(OUTSIDE_MESH_NAMESPACE)! }]
+        : []),
+];
+const samples = new Samples("samples", {
+    provider,
+    release,
+    targets,
+    injectorFiles: injector.files,
+    meshReady: [injector.webhook, injector.configReadBack, controlPlane.istiod],
+    imagesFor: (sample) => preload?.loadsOf([istioImages.proxy, ...sampleImages(settings.istio.version, sample)]) ?? [],
+});
+
+const verification = settings.verify
+    ? new Verification("verification", {
+          checks: verificationChecks({
+              kubeContext: kubeContextName,
+              mtls: settings.istio.mtls,
+              injectedNamespaces: meshNamespaceNames,
+              bookinfoNamespace,
+          }),
+          subject: {
+              istioVersion: settings.istio.version,
+              mtls: settings.istio.mtls,
+              rootCertificate: certificates.rootCertPem,
+              samples: settings.samples,
+              injection: settings.injection,
+          },
+          waitFor: [controlPlane.peerAuthentication, ...samples.workloads],
+      })
+    : undefined;
+
 export const clusterKind = settings.cluster.kind;
-export const kubeContext = cluster instanceof MinikubeCluster ? cluster.profile : settings.cluster.kind === "existing" ? settings.cluster.kubeContext : null;
+export const kubeContext = kubeContextName;
 /** Secret: `pulumi stack output kubeconfig --show-secrets`. */
 export const kubeconfig = cluster instanceof MinikubeCluster ? cluster.kubeconfig : null;
 export const istioVersion = release.version;
@@ -67,3 +130,7 @@ export const mtlsMode = settings.istio.mtls;
 export const rootCertificate = certificates.rootCertPem;
 export const certificatesNotAfter = certificates.notAfter;
 export const peerAuthentication = controlPlane.peerAuthentication.metadata.name;
+export const injectorFiles = injector.files;
+export const injection = { auto: settings.injection.auto, manual: settings.injection.manual };
+/** One entry per check: {check, status, detail}. */
+export const verificationResults = verification ? verification.results : [];

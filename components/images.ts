@@ -39,7 +39,7 @@ export function parseImageReference(text: string): ImageReference {
     if (at >= 0) {
         digest = rest.slice(at + 1);
         rest = rest.slice(0, at);
-        if (!DIGEST.test(digest)) fail(`"${digest}" is not a digest such as sha256:<64 hex digits>`);
+        if (!DIGEST.test(digest)) fail(`${JSON.stringify(digest)} is not a digest such as sha256:<64 hex digits>`);
     }
 
     let tag: string | undefined;
@@ -47,7 +47,7 @@ export function parseImageReference(text: string): ImageReference {
     if (lastColon > rest.lastIndexOf("/")) {
         tag = rest.slice(lastColon + 1);
         rest = rest.slice(0, lastColon);
-        if (!TAG.test(tag)) fail(`"${tag}" is not a tag (letters, digits, '_', '.', '-'; at most 128)`);
+        if (!TAG.test(tag)) fail(`${JSON.stringify(tag)} is not a tag (letters, digits, '_', '.', '-'; at most 128)`);
     }
 
     const slash = rest.indexOf("/");
@@ -56,11 +56,11 @@ export function parseImageReference(text: string): ImageReference {
     let registry = hasRegistry ? first : DEFAULT_REGISTRY;
     let repository = hasRegistry ? rest.slice(slash + 1) : rest;
 
-    if (!DOMAIN.test(registry)) fail(`"${registry}" is not a registry host`);
+    if (!DOMAIN.test(registry)) fail(`${JSON.stringify(registry)} is not a registry host`);
     if (repository.length === 0) fail("it has no repository name");
     for (const part of repository.split("/")) {
         if (!PATH_COMPONENT.test(part)) {
-            fail(`"${part}" is not a repository path element (lowercase letters, digits, single separators . _ __ -)`);
+            fail(`${JSON.stringify(part)} is not a repository path element (lowercase letters, digits, single separators . _ __ -)`);
         }
     }
     if (registry === "index.docker.io") registry = DEFAULT_REGISTRY;
@@ -85,7 +85,9 @@ export function canonicalImage(text: string): string {
 export function familiarImage(text: string): string {
     const ref = parseImageReference(text);
     if (ref.registry !== DEFAULT_REGISTRY) return `${ref.registry}/${ref.repository}${suffix(ref)}`;
-    const repository = ref.repository.startsWith("library/") ? ref.repository.slice("library/".length) : ref.repository;
+    // Like Docker (distribution/reference normalize.go familiarizeName): "library/" goes only when nothing is nested under it.
+    const official = ref.repository.startsWith("library/") ? ref.repository.slice("library/".length) : undefined;
+    const repository = official !== undefined && !official.includes("/") ? official : ref.repository;
     return `${repository}${suffix(ref)}`;
 }
 

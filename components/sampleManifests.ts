@@ -1,0 +1,63 @@
+// Pure preparation of Istio's sample manifests before they are applied (and, for manual namespaces,
+// before `istioctl kube-inject`).
+import * as YAML from "yaml";
+import { SampleName } from "./config";
+
+/** Where each sample lives inside the release: sleep's current replacement is curl (samples/curl, Istio 1.24+). */
+export const SAMPLE_FILES: Record<SampleName, string[]> = {
+    sleep: ["curl", "curl.yaml"],
+    bookinfo: ["bookinfo", "platform", "kube", "bookinfo.yaml"],
+};
+
+/** Where the proxy writes the workload's certificates, so the blog's curl commands work unchanged. */
+export const CERTS_DIR = "/etc/certs";
+/** How long a sample Deployment may take to become ready before `pulumi up` fails naming it. */
+export const READY_TIMEOUT_SECONDS = 300;
+
+/**
+ * Annotations that make istio-agent write key.pem, cert-chain.pem and root-cert.pem to /etc/certs
+ * (proxy metadata OUTPUT_CERTS: pilot/cmd/pilot-agent/options/options.go; security/pkg/nodeagent/util/util.go)
+ * on a memory emptyDir mounted into istio-proxy, whose root file system is read-only. The volume
+ * annotations are JSON objects keyed by volume name, as the 1.30.3 injection template ranges over them
+ * (manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
+ */
+export const OUTPUT_CERTS_ANNOTATIONS: Record<string, string> = {
+    "proxy.istio.io/config": JSON.stringify({ proxyMetadata: { OUTPUT_CERTS: CERTS_DIR } }),
+    "sidecar.istio.io/userVolume": JSON.stringify({ "istio-certs": { emptyDir: { medium: "Memory" } } }),
+    "sidecar.istio.io/userVolumeMount": JSON.stringify({ "istio-certs": { mountPath: CERTS_DIR } }),
+};
+
+type K8sObject = { apiVersion?: string; kind?: string; metadata?: Record<string, any>; spec?: Record<string, any> } & Record<string, unknown>;
+
+export interface PrepareOptions {
+    namespace: string;
+    /** Name of the Deployment whose proxy writes its certificates to /etc/certs (productpage-v1). */
+    outputCertsDeployment?: string;
+}
+
+/** Parses a multi-document manifest, places every object in `namespace`, bounds readiness, adds the cert annotations. */
+export function prepareSampleObjects(manifest: string, options: PrepareOptions): K8sObject[] {
+    const objects = YAML.parseAllDocuments(manifest)
+        .map((doc) => {
+            if (doc.errors.length > 0) throw new Error(`sample manifest does not parse: ${doc.errors[0].message}`);
+            return doc.toJS() as K8sObject | null;
+        })
+        .filter((obj): obj is K8sObject => obj !== null && typeof obj === "object" && typeof obj.kind === "string");
+    return objects.map((original) => {
+        const obj = structuredClone(original);
+        obj.metadata = { ...(obj.metadata ?? {}), namespace: options.namespace };
+        if (obj.kind === "Deployment") {
+            obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), "pulumi.com/timeoutSeconds": String(READY_TIMEOUT_SECONDS) };
+            if (obj.metadata.name === options.outputCertsDeployment) {
+                const template = (obj.spec!.template ??= {});
+                template.metadata = { ...(template.metadata ?? {}) };
+                template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...OUTPUT_CERTS_ANNOTATIONS };
+            }
+        }
+        return obj;
+    });
+}
+
+export function toManifest(objects: K8sObject[]): string {
+    return objects.map((obj) => YAML.stringify(obj)).join("---\n");
+}

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Shared by the verification checks. Each check prints one JSON line on stdout,
+# {"check":NAME,"status":"pass"|"skipped","detail":TEXT}, and exits 0; or explains on stderr what it
+# expected, what it saw and what to try, and exits 1. Retries are bounded: CHECK_ATTEMPTS tries,
+# CHECK_DELAY_SECONDS apart.
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+need CHECK_NAME
+need KUBE_CONTEXT
+attempts=${CHECK_ATTEMPTS:-30}
+delay=${CHECK_DELAY_SECONDS:-5}
+[[ "$attempts" =~ ^[1-9][0-9]*$ ]] || die "CHECK_ATTEMPTS must be a whole number above 0, not '$attempts'"
+[[ "$delay" =~ ^[0-9]+$ ]] || die "CHECK_DELAY_SECONDS must be a whole number, not '$delay'"
+
+json_string() {
+    local text=${1//\\/\\\\}
+    text=${text//\"/\\\"}
+    text=${text//$'\n'/ }
+    text=${text//$'\t'/ }
+    printf '"%s"' "$text"
+}
+
+report() { # status detail
+    printf '{"check":%s,"status":%s,"detail":%s}\n' "$(json_string "$CHECK_NAME")" "$(json_string "$1")" "$(json_string "$2")"
+}
+
+pass() {
+    report pass "$1"
+    exit 0
+}
+
+skip() {
+    report skipped "$1"
+    exit 0
+}
+
+# fail EXPECTED SEEN TRY
+fail() {
+    printf 'Check "%s" failed after %s attempt(s).\n  expected: %s\n  seen:     %s\n  try:      %s\n' \
+        "$CHECK_NAME" "$attempts" "$1" "$2" "$3" >&2
+    exit 1
+}
+
+k() {
+    kubectl --context="$KUBE_CONTEXT" "$@"
+}
+
+# retry PROBE: runs the function PROBE until it returns 0, at most $attempts times. PROBE sets $seen.
+retry() {
+    local attempt
+    for ((attempt = 1; attempt <= attempts; attempt++)); do
+        if "$1"; then
+            return 0
+        fi
+        [ "$attempt" -lt "$attempts" ] && sleep "$delay"
+    done
+    return 1
+}
+
+# curl_exit_meaning CODE: how a curl exit code reads for a refused connection.
+refused_by_peer() {
+    case "$1" in
+        35 | 52 | 56) return 0 ;; # TLS handshake failed, empty reply, connection reset
+        *) return 1 ;;
+    esac
+}

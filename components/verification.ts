@@ -1,0 +1,112 @@
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { MtlsMode, OUTSIDE_MESH_NAMESPACE } from "./config";
+
+export interface CheckSpec {
+    /** Plain name, used for the command, the stack output and the table. */
+    name: string;
+    /** What it checks, in a sentence (README, verify table). */
+    description: string;
+    /** Script path relative to the project folder. */
+    script: string;
+    environment: Record<string, string>;
+}
+
+export interface VerificationInputs {
+    kubeContext: string;
+    mtls: MtlsMode;
+    /** Namespaces whose pods must run istio-proxy (auto and manual). */
+    injectedNamespaces: string[];
+    /** The injected namespace that runs bookinfo, if any: the curl checks need productpage and details. */
+    bookinfoNamespace?: string;
+    attempts?: number;
+    delaySeconds?: number;
+}
+
+const CHECKS_DIR = "components/scripts/checks";
+
+/** The checks for a stack, in order; the curl checks only when bookinfo runs in an injected namespace. */
+export function verificationChecks(inputs: VerificationInputs): CheckSpec[] {
+    const common = {
+        KUBE_CONTEXT: inputs.kubeContext,
+        CHECK_ATTEMPTS: String(inputs.attempts ?? 30),
+        CHECK_DELAY_SECONDS: String(inputs.delaySeconds ?? 5),
+    };
+    const check = (name: string, description: string, script: string, extra: Record<string, string> = {}): CheckSpec => ({
+        name,
+        description,
+        script: `${CHECKS_DIR}/${script}`,
+        environment: { CHECK_NAME: name, ...common, ...extra },
+    });
+    const checks = [
+        check("control-plane-ready", "istiod has an available replica", "check-control-plane.sh"),
+        check("mtls-mode", `the mesh-wide PeerAuthentication is ${inputs.mtls}`, "check-mtls-mode.sh", { EXPECTED_MTLS: inputs.mtls }),
+    ];
+    if (inputs.injectedNamespaces.length > 0) {
+        checks.push(
+            check("sidecars-injected", "every sample pod in an injected namespace runs istio-proxy", "check-sidecars.sh", {
+                INJECTED_NAMESPACES: inputs.injectedNamespaces.join(" "),
+            }),
+        );
+    }
+    if (inputs.bookinfoNamespace) {
+        const mesh = { EXPECTED_MTLS: inputs.mtls, MESH_NAMESPACE: inputs.bookinfoNamespace };
+        checks.push(
+            check("curl-with-certificates", "productpage's proxy gets HTTP 200 from details with its certificates (STRICT)", "check-curl-with-certs.sh", mesh),
+            check("curl-without-certificates", "the same request without certificates is refused (STRICT)", "check-curl-without-certs.sh", mesh),
+            check(
+                "plaintext-from-outside",
+                inputs.mtls === "STRICT" ? "plain text from outside the mesh is refused" : "plain text from outside the mesh is served",
+                "check-plaintext.sh",
+                { ...mesh, OUTSIDE_NAMESPACE: OUTSIDE_MESH_NAMESPACE },
+            ),
+        );
+    }
+    return checks;
+}
+
+export interface CheckResult {
+    check: string;
+    status: "pass" | "skipped" | "fail";
+    detail: string;
+}
+
+export interface VerificationArgs {
+    checks: CheckSpec[];
+    /**
+     * What the checks look at, as a fingerprint input: Istio version, mode, root certificate, samples and
+     * namespaces. The checks run again when it changes, and never because time passed.
+     */
+    subject: pulumi.Input<Record<string, unknown>>;
+    /** The samples and the control plane. */
+    waitFor: pulumi.Resource[];
+}
+
+export function fingerprint(subject: Record<string, unknown>): string {
+    return crypto.createHash("sha256").update(JSON.stringify(subject)).digest("hex");
+}
+
+/** The blog's mutual-TLS tests as a gate: one command per check; a failed check fails `pulumi up`. */
+export class Verification extends pulumi.ComponentResource {
+    readonly results: pulumi.Output<CheckResult[]>;
+
+    constructor(name: string, args: VerificationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-minikube:verify:Verification", name, {}, opts);
+        const subject = pulumi.output(args.subject).apply(fingerprint);
+        const commands = args.checks.map(
+            (check) =>
+                new command.local.Command(
+                    `check-${check.name}`,
+                    {
+                        create: `bash ${check.script}`,
+                        environment: check.environment,
+                        triggers: [subject],
+                    },
+                    { parent: this, dependsOn: args.waitFor },
+                ),
+        );
+        this.results = pulumi.all(commands.map((c) => c.stdout)).apply((lines) => lines.map((line) => JSON.parse(line) as CheckResult));
+        this.registerOutputs({ results: this.results });
+    }
+}
