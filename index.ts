@@ -11,7 +11,7 @@ import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPla
 import { SidecarInjector } from "./components/sidecarInjector";
 import { MeshNamespaces } from "./components/meshNamespaces";
 import { Samples, SampleTarget } from "./components/samples";
-import { Verification, verificationChecks } from "./components/verification";
+import { Verification, bookinfoNamespaceOf, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
 import { OUTSIDE_MESH_NAMESPACE, SampleName } from "./components/config";
 
@@ -31,10 +31,8 @@ const release = new IstioRelease("istio-release", {
 });
 
 const istioImages = controlPlaneImages(settings.istio.version);
-const meshNamespaceNames = [...settings.injection.auto, ...settings.injection.manual];
-const bookinfoNamespace = settings.samples.includes("bookinfo") ? meshNamespaceNames[0] : undefined;
 // The plain-text client outside the mesh runs the sleep sample (curl), for the bookinfo checks.
-const outsideMeshSamples: SampleName[] = bookinfoNamespace ? ["sleep"] : [];
+const outsideMeshSamples: SampleName[] = bookinfoNamespaceOf(settings) ? ["sleep"] : [];
 const preload =
     cluster instanceof MinikubeCluster && settings.images.preload
         ? new ImagePreload("preload", {
@@ -65,7 +63,7 @@ const controlPlane = new IstioControlPlane("istio", {
     istiodWaitsFor: preload?.loadsOf([istioImages.pilot]),
 });
 
-const kubeContextName = cluster instanceof MinikubeCluster ? cluster.profile : settings.cluster.kind === "existing" ? settings.cluster.kubeContext : "";
+const kubeContextName = kubeContextOf(settings);
 
 const injector = new SidecarInjector("sidecar-injector", {
     provider,
@@ -102,16 +100,12 @@ const samples = new Samples("samples", {
 
 const verification = settings.verify
     ? new Verification("verification", {
-          checks: verificationChecks({
-              kubeContext: kubeContextName,
-              mtls: settings.istio.mtls,
-              injectedNamespaces: meshNamespaceNames,
-              bookinfoNamespace,
-          }),
+          checks: verificationChecks(verificationInputsOf(settings)),
+          // The certificate settings stand for the certificates: they are replaced exactly when these change.
           subject: {
               istioVersion: settings.istio.version,
               mtls: settings.istio.mtls,
-              rootCertificate: certificates.rootCertPem,
+              certificates: settings.certificates,
               samples: settings.samples,
               injection: settings.injection,
           },

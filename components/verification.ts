@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { MtlsMode, OUTSIDE_MESH_NAMESPACE } from "./config";
+import { MtlsMode, OUTSIDE_MESH_NAMESPACE, StackSettings } from "./config";
 
 export interface CheckSpec {
     /** Plain name, used for the command, the stack output and the table. */
@@ -25,6 +25,32 @@ export interface VerificationInputs {
 }
 
 const CHECKS_DIR = "components/scripts/checks";
+
+/** The kubectl context of the stack's cluster: minikube names its context after the profile. */
+export function kubeContextOf(settings: StackSettings): string {
+    return settings.cluster.kind === "minikube" ? settings.cluster.minikube.profile : settings.cluster.kubeContext;
+}
+
+/** Auto then manual: the namespaces whose workloads are in the mesh. */
+export function meshNamespacesOf(settings: StackSettings): string[] {
+    return [...settings.injection.auto, ...settings.injection.manual];
+}
+
+/** Where the blog's curl tests run: the first mesh namespace, when bookinfo is deployed. */
+export function bookinfoNamespaceOf(settings: StackSettings): string | undefined {
+    return settings.samples.includes("bookinfo") ? meshNamespacesOf(settings)[0] : undefined;
+}
+
+/** What the checks of a stack need to know, from its settings (used by `pulumi up` and `npm run verify`). */
+export function verificationInputsOf(settings: StackSettings, retries?: { attempts: number; delaySeconds: number }): VerificationInputs {
+    return {
+        kubeContext: kubeContextOf(settings),
+        mtls: settings.istio.mtls,
+        injectedNamespaces: meshNamespacesOf(settings),
+        bookinfoNamespace: bookinfoNamespaceOf(settings),
+        ...retries,
+    };
+}
 
 /** The checks for a stack, in order; the curl checks only when bookinfo runs in an injected namespace. */
 export function verificationChecks(inputs: VerificationInputs): CheckSpec[] {

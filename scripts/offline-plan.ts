@@ -25,6 +25,8 @@ export interface PlannedResource {
     /** The provider reference (`urn::id`) of a custom resource, when it has an explicit one. */
     provider: string | null;
     custom: boolean;
+    /** A component a provider expands (Helm chart, YAML group): its children do real work in `pulumi up`. */
+    remote: boolean;
     inputs: Record<string, unknown>;
     outputs: Record<string, unknown>;
 }
@@ -206,6 +208,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
                     dependsOn: [...dependsOn].sort(),
                     provider: provider ? provider.split("::").slice(0, -1).join("::") : null,
                     custom: req.getCustom(),
+                    remote: req.getRemote(),
                     inputs: redact(inputs) as Record<string, unknown>,
                     outputs,
                 });

@@ -1,0 +1,31 @@
+// Runs the offline plan inside jest: each evaluation gets a fresh module registry and a fresh Pulumi
+// runtime store (the runtime keeps one global store per process: @pulumi/pulumi runtime/state.js).
+import * as path from "path";
+import type { Plan, PlannedResource } from "../../scripts/offline-plan";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+export async function planFor(stack: string, config: string[] = []): Promise<Plan> {
+    // resetModules, not isolateModules: the harness requires the SDK and index.ts lazily, after the
+    // isolation callback would have ended.
+    jest.resetModules();
+    (globalThis as { globalStore?: unknown }).globalStore = undefined;
+    const { evaluatePlan } = require("../../scripts/offline-plan") as typeof import("../../scripts/offline-plan");
+    return evaluatePlan({ projectDir: PROJECT_DIR, stack, config });
+}
+
+export function providerOf(plan: Plan): PlannedResource {
+    const providers = plan.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    if (providers.length !== 1) throw new Error(`expected one Kubernetes provider, found ${providers.length}`);
+    return providers[0];
+}
+
+export function byName(plan: Plan, name: string): PlannedResource {
+    const found = plan.resources.filter((r) => r.name === name && !r.type.startsWith("pulumi:providers:"));
+    if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+    return found[0];
+}
+
+export function ofType(plan: Plan, type: string): PlannedResource[] {
+    return plan.resources.filter((r) => r.type === type);
+}

@@ -1,0 +1,199 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { byName, ofType, planFor, providerOf, PROJECT_DIR } from "./helpers/plan";
+import type { Plan } from "../scripts/offline-plan";
+
+jest.setTimeout(120_000);
+
+describe("offline plan of the dev stack", () => {
+    let plan: Plan;
+    beforeAll(async () => {
+        plan = await planFor("dev");
+    });
+
+    test("has the minikube start command with both create and delete, and the provider waits for it", () => {
+        const start = byName(plan, "minikube-start");
+        expect(start.type).toBe("command:local:Command");
+        expect(start.inputs.create).toBe("bash components/scripts/minikube-start.sh");
+        expect(start.inputs.delete).toBe("bash components/scripts/minikube-delete.sh");
+        expect(start.inputs.environment).toMatchObject({ MINIKUBE_DRIVER: "kvm2", MINIKUBE_CPUS: "4", MINIKUBE_MEMORY_MB: "8192", MINIKUBE_PROFILE: "istio-dev" });
+        const provider = providerOf(plan);
+        expect(provider.name).toBe("minikube");
+        expect(provider.inputs).toMatchObject({ kubeconfig: "[unknown]", deleteUnreachable: "true" });
+        expect(provider.dependsOn).toContain(start.urn);
+        expect(provider.dependsOn).toContain(byName(plan, "minikube-kubeconfig").urn);
+    });
+
+    test("the kubeconfig is a secret wherever it appears", () => {
+        const kubeconfigCommand = byName(plan, "minikube-kubeconfig");
+        expect(kubeconfigCommand.outputs.stdout).toBe("[secret]");
+        expect(kubeconfigCommand.inputs.logging).toBe("stderr");
+        const json = JSON.stringify(plan);
+        expect(json).not.toMatch(/BEGIN (RSA )?PRIVATE KEY/);
+    });
+
+    test("every Kubernetes resource uses the one provider", () => {
+        const provider = providerOf(plan).urn;
+        const kubernetes = plan.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(kubernetes.length).toBeGreaterThan(8);
+        for (const r of kubernetes) expect({ name: r.name, provider: r.provider }).toEqual({ name: r.name, provider });
+    });
+
+    test("the release, and one preload per image with no preload waiting for another", () => {
+        expect(byName(plan, "istio-release-unpack").inputs.environment).toMatchObject({ ISTIO_VERSION: "1.30.3" });
+        const preloads = plan.resources.filter((r) => r.name.startsWith("preload-"));
+        const images = preloads.map((r) => (r.inputs.environment as Record<string, string>).PRELOAD_IMAGE).sort();
+        expect(images).toEqual(
+            [
+                "docker.io/curlimages/curl:8.16.0",
+                "docker.io/istio/pilot:1.30.3",
+                "docker.io/istio/proxyv2:1.30.3",
+                ...["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"].map(
+                    (a) => `registry.istio.io/release/examples-bookinfo-${a}:1.20.3`,
+                ),
+            ].sort(),
+        );
+        const preloadUrns = new Set(preloads.map((r) => r.urn));
+        for (const p of preloads) {
+            expect(p.dependsOn.filter((d) => preloadUrns.has(d))).toEqual([]);
+            expect(p.dependsOn).toEqual([byName(plan, "minikube-start").urn]);
+            expect(p.inputs.delete).toBe("bash components/scripts/image-remove.sh");
+        }
+    });
+
+    test("base chart, then istiod after base, the Secrets and its image; PeerAuthentication after both", () => {
+        const base = byName(plan, "istio-base");
+        const istiod = byName(plan, "istiod");
+        expect(base.type).toBe("kubernetes:helm.sh/v4:Chart");
+        expect(istiod.dependsOn).toEqual(expect.arrayContaining([base.urn, byName(plan, "cacerts").urn, byName(plan, "istiod-tls").urn]));
+        expect(istiod.dependsOn).toContain(byName(plan, "preload-istio-pilot-1.30.3").urn);
+        expect(istiod.dependsOn).not.toContain(byName(plan, "preload-curlimages-curl-8.16.0").urn);
+        expect(base.dependsOn).not.toContain(istiod.urn);
+        const peer = byName(plan, "mesh-mtls");
+        expect(peer.type).toBe("kubernetes:security.istio.io/v1:PeerAuthentication");
+        expect(peer.dependsOn).toContain(istiod.urn);
+        expect(peer.inputs).toMatchObject({ metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } });
+    });
+
+    test("the webhook's caBundle is the stack's root CA, and its data stays secret in the Secrets", () => {
+        const certs = byName(plan, "mesh-certificates");
+        const root = certs.outputs.rootCertPem as string;
+        expect(root).toMatch(/^-----BEGIN CERTIFICATE-----/);
+        expect(certs.outputs.intermediateKeyPem).toBe("[secret]");
+        expect(certs.outputs.servingKeyPem).toBe("[secret]");
+        const webhook = byName(plan, "istio-sidecar-injector");
+        const hooks = webhook.inputs.webhooks as { clientConfig: { caBundle: string } }[];
+        expect(hooks).toHaveLength(4);
+        for (const h of hooks) expect(Buffer.from(h.clientConfig.caBundle, "base64").toString()).toBe(root);
+        expect(byName(plan, "cacerts").inputs.stringData).toBe("[secret]");
+        expect(byName(plan, "istiod-tls").inputs.stringData).toBe("[secret]");
+        const istiodValues = byName(plan, "istiod").inputs.values as { base: { validationCABundle: string } };
+        expect(Buffer.from(istiodValues.base.validationCABundle, "base64").toString()).toBe(root);
+    });
+
+    test("auto namespaces carry the injection label; default is patched, not owned", () => {
+        const patch = byName(plan, "default-injection-label");
+        expect(patch.type).toBe("kubernetes:core/v1:NamespacePatch");
+        expect(patch.inputs.metadata).toEqual({ name: "default", labels: { "istio-injection": "enabled" } });
+        expect(byName(plan, "manual-inject").inputs.metadata).toEqual({ name: "manual-inject", labels: { "istio-injection": "disabled" } });
+        expect(byName(plan, "outside-mesh").inputs.metadata).toEqual({ name: "outside-mesh", labels: { "istio-injection": "disabled" } });
+    });
+
+    test("manual namespaces get their samples through istioctl kube-inject with the local injector files", () => {
+        const inject = byName(plan, "bookinfo-manual-inject-kube-inject");
+        expect(inject.inputs.create).toBe("bash components/scripts/kube-inject.sh");
+        expect(inject.dependsOn).toContain(byName(plan, "sidecar-injector-config").urn);
+        expect(byName(plan, "bookinfo-manual-inject").dependsOn).toContain(inject.urn);
+        expect(byName(plan, "bookinfo-default").dependsOn).not.toContain(inject.urn);
+    });
+
+    test("the checks wait for the samples and the control plane", () => {
+        const checks = plan.resources.filter((r) => r.name.startsWith("check-"));
+        expect(checks.map((c) => c.name)).toEqual([
+            "check-control-plane-ready",
+            "check-mtls-mode",
+            "check-sidecars-injected",
+            "check-curl-with-certificates",
+            "check-curl-without-certificates",
+            "check-plaintext-from-outside",
+        ]);
+        const samples = ofType(plan, "kubernetes:yaml/v2:ConfigGroup").map((r) => r.urn);
+        for (const c of checks) {
+            expect(c.dependsOn).toEqual(expect.arrayContaining([...samples, byName(plan, "mesh-mtls").urn]));
+        }
+    });
+});
+
+describe("offline plan options", () => {
+    test("the cluster stack has no minikube resources and a provider bound to its context", async () => {
+        const plan = await planFor("cluster");
+        const minikubeThings = plan.resources.filter(
+            (r) => r.type === "istio-minikube:cluster:MinikubeCluster" || r.type === "istio-minikube:images:ImagePreload" || /^(minikube|preload)-/.test(r.name),
+        );
+        expect(minikubeThings.map((r) => r.name)).toEqual([]);
+        expect(plan.resources.filter((r) => r.type === "command:local:Command").map((r) => r.name)).not.toContain("minikube-start");
+        const provider = ofType(plan, "pulumi:providers:kubernetes");
+        expect(provider).toHaveLength(1);
+        expect(provider[0].inputs).toMatchObject({ context: "my-cluster" });
+    });
+
+    test("--config istio.mtls=PERMISSIVE changes the mode, and the checks follow", async () => {
+        const plan = await planFor("dev", ["istio.mtls=PERMISSIVE"]);
+        expect(byName(plan, "mesh-mtls").inputs.spec).toEqual({ mtls: { mode: "PERMISSIVE" } });
+        expect((byName(plan, "check-mtls-mode").inputs.environment as Record<string, string>).EXPECTED_MTLS).toBe("PERMISSIVE");
+    });
+
+    test("two evaluations give the same triggers: no clock or random value outside the certificates", async () => {
+        const [a, b] = [await planFor("dev"), await planFor("dev")];
+        const triggers = (p: Plan) =>
+            p.resources.filter((r) => r.type === "command:local:Command").map((r) => ({ name: r.name, triggers: r.inputs.triggers, env: r.inputs.environment }));
+        expect(triggers(a)).toEqual(triggers(b));
+        // Everything else is equal once the generated root certificate (the one random value, kept in
+        // the certificate resource's state in a real stack) is replaced by a placeholder.
+        const normalized = (p: Plan) => {
+            const root = byName(p, "mesh-certificates").outputs.rootCertPem as string;
+            const text = JSON.stringify(p.resources.filter((r) => r.name !== "mesh-certificates").map((r) => r.inputs));
+            return text.split(JSON.stringify(root).slice(1, -1)).join("<root>").split(Buffer.from(root).toString("base64")).join("<root>");
+        };
+        expect(normalized(a)).toEqual(normalized(b));
+        expect(normalized(a)).toContain("<root>");
+    });
+});
+
+describe("npm run plan", () => {
+    const tsx = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
+
+    test("--json writes the documented shape with secrets as [secret]", () => {
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "plan.json");
+        const stdout = execFileSync(tsx, ["scripts/plan.ts", "--stack", "dev", "--json", out], { cwd: PROJECT_DIR, encoding: "utf8" });
+        expect(stdout).toMatch(/^Offline plan for istio-minikube\/dev: \d+ resources/);
+        expect(stdout).toMatch(/minikube-start \(command:local:Command\)/);
+        const json = JSON.parse(fs.readFileSync(out, "utf8"));
+        expect(json.project).toBe("istio-minikube");
+        expect(json.stack).toBe("dev");
+        for (const r of json.resources) {
+            expect(Object.keys(r)).toEqual(expect.arrayContaining(["urn", "type", "name", "parent", "dependsOn", "inputs", "outputs"]));
+        }
+        expect(JSON.stringify(json)).toContain('"[secret]"');
+        expect(JSON.stringify(json)).not.toMatch(/PRIVATE KEY/);
+    });
+
+    test("a bad --config exits non-zero naming the key, the value and what is allowed; nothing is planned", () => {
+        const result = spawnSync(tsx, ["scripts/plan.ts", "--stack", "dev", "--config", "minikube.cpus=1", "--config", "minikube.profile=x;reboot"], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+        });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("istio-minikube:minikube.cpus = 1 is not allowed: expected a whole number from 2 to 64");
+        expect(result.stderr).toContain('istio-minikube:minikube.profile = "x;reboot" is not allowed');
+        expect(result.stdout).not.toContain("Offline plan for");
+    });
+
+    test("an unknown stack names the stacks there are", () => {
+        const result = spawnSync(tsx, ["scripts/plan.ts", "--stack", "nope"], { cwd: PROJECT_DIR, encoding: "utf8" });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toMatch(/No stack file Pulumi\.nope\.yaml; the stacks are: .*cluster.*dev/);
+    });
+});
