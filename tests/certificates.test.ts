@@ -1,0 +1,183 @@
+// Real crypto: the certificates the stack generates, checked by a real TLS handshake and by openssl.
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tls from "tls";
+import { AddressInfo } from "net";
+import * as forge from "node-forge";
+import {
+    changedInputs,
+    generateMeshCertificates,
+    MeshCertificatesInputs,
+    MeshCertificatesOutputs,
+    meshCertificatesProvider,
+} from "../components/meshCertificates";
+import { sidecarInjectorWebhooks } from "../components/sidecarInjector";
+import { pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
+
+const INPUTS: MeshCertificatesInputs = {
+    organization: "istio-minikube test",
+    servingDnsNames: ["istiod", "istiod.istio-system", "istiod.istio-system.svc"],
+    validityDays: 30,
+    rotation: 0,
+};
+
+let certs: MeshCertificatesOutputs;
+let other: MeshCertificatesOutputs;
+let dir: string;
+
+beforeAll(() => {
+    certs = generateMeshCertificates(INPUTS);
+    other = generateMeshCertificates({ ...INPUTS, organization: "someone else" });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "certs-"));
+});
+
+function write(name: string, text: string): string {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+}
+
+/** The caBundle the API server gets, decoded the way it decodes it. */
+function webhookCaBundle(rootPem: string): string {
+    const [hook] = sidecarInjectorWebhooks(Buffer.from(rootPem).toString("base64"));
+    return Buffer.from(hook.clientConfig!.caBundle as string, "base64").toString("utf8");
+}
+
+/** Serves TLS with the given certificate and connects as `servername`, trusting only `ca`. */
+async function handshake(server: { cert: string; key: string }, ca: string, servername: string): Promise<{ ok: boolean; error?: string }> {
+    const srv = tls.createServer({ cert: server.cert, key: server.key }, (socket) => socket.end("ok"));
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    const { port } = srv.address() as AddressInfo;
+    try {
+        return await new Promise((resolve) => {
+            const socket = tls.connect({ host: "127.0.0.1", port, servername, ca, rejectUnauthorized: true }, () => {
+                socket.end();
+                resolve({ ok: true });
+            });
+            socket.on("error", (err) => resolve({ ok: false, error: err.message }));
+        });
+    } finally {
+        srv.close();
+    }
+}
+
+describe("the serving certificate, as the API server calling /inject sees it", () => {
+    test("a client trusting only the webhook's caBundle connects to istiod.istio-system.svc", async () => {
+        const result = await handshake({ cert: certs.servingCertPem, key: certs.servingKeyPem }, webhookCaBundle(certs.rootCertPem), "istiod.istio-system.svc");
+        expect(result).toEqual({ ok: true });
+    });
+
+    test("the same client refuses the certificate for another name", async () => {
+        const result = await handshake({ cert: certs.servingCertPem, key: certs.servingKeyPem }, webhookCaBundle(certs.rootCertPem), "evil.istio-system.svc");
+        expect(result.ok).toBe(false);
+        expect(result.error).toMatch(/altnames|Hostname/i);
+    });
+
+    test("a serving certificate from another root is refused", async () => {
+        const result = await handshake({ cert: other.servingCertPem, key: other.servingKeyPem }, webhookCaBundle(certs.rootCertPem), "istiod.istio-system.svc");
+        expect(result.ok).toBe(false);
+        expect(result.error).toMatch(/self[- ]signed|unable to (get|verify)/i);
+    });
+
+    test("it is for serving only: serverAuth, not a CA, the three istiod names", () => {
+        const cert = new crypto.X509Certificate(certs.servingCertPem);
+        expect(cert.ca).toBe(false);
+        expect(cert.subjectAltName).toBe("DNS:istiod, DNS:istiod.istio-system, DNS:istiod.istio-system.svc");
+        expect(cert.keyUsage).toEqual(["1.3.6.1.5.5.7.3.1"]);
+        expect(cert.checkIssued(new crypto.X509Certificate(certs.rootCertPem))).toBe(true);
+        const days = (Date.parse(cert.validTo) - Date.now()) / 86_400_000;
+        expect(days).toBeGreaterThan(29);
+        expect(days).toBeLessThanOrEqual(30);
+    });
+});
+
+describe("openssl", () => {
+    const opensslVerify = (args: string[]) => spawnSync("openssl", ["verify", ...args], { encoding: "utf8" });
+
+    test("accepts the serving chain and the intermediate under the root", () => {
+        const root = write("root.pem", certs.rootCertPem);
+        expect(opensslVerify(["-CAfile", root, write("serving.pem", certs.servingCertPem)]).status).toBe(0);
+        expect(opensslVerify(["-CAfile", root, write("intermediate.pem", certs.intermediateCertPem)]).status).toBe(0);
+        const ca = execFileSync("openssl", ["x509", "-in", path.join(dir, "intermediate.pem"), "-noout", "-ext", "basicConstraints"], { encoding: "utf8" });
+        expect(ca).toMatch(/CA:TRUE, pathlen:0/);
+    });
+
+    function workloadCertificate(issuerCertPem: string, issuerKeyPem: string): string {
+        // What istiod does with the plug-in CA: sign a SPIFFE workload certificate with ca-key.pem.
+        const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const key = forge.pki.privateKeyFromPem(privateKey.export({ type: "pkcs1", format: "pem" }).toString());
+        const issuer = forge.pki.certificateFromPem(issuerCertPem);
+        const cert = forge.pki.createCertificate();
+        cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+        cert.serialNumber = "01";
+        cert.validity.notBefore = new Date(Date.now() - 60_000);
+        cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+        cert.setSubject([]);
+        cert.setIssuer(issuer.subject.attributes);
+        cert.setExtensions([
+            { name: "basicConstraints", cA: false },
+            { name: "subjectAltName", altNames: [{ type: 6, value: "spiffe://cluster.local/ns/default/sa/bookinfo-productpage" }], critical: true },
+        ]);
+        cert.sign(forge.pki.privateKeyFromPem(issuerKeyPem), forge.md.sha256.create());
+        return forge.pki.certificateToPem(cert);
+    }
+
+    test("accepts a workload certificate signed by the intermediate, with cert-chain.pem as the chain", () => {
+        const data = pluginCaSecretData(certs);
+        const workload = write("workload.pem", workloadCertificate(data["ca-cert.pem"], data["ca-key.pem"]));
+        const result = opensslVerify(["-CAfile", write("root-cert.pem", data["root-cert.pem"]), "-untrusted", write("cert-chain.pem", data["cert-chain.pem"]), workload]);
+        expect(result.stdout + result.stderr).toContain("OK");
+        expect(result.status).toBe(0);
+    });
+
+    test("rejects a forged workload certificate: same issuer name, another key", () => {
+        const data = pluginCaSecretData(certs);
+        const forged = write("forged.pem", workloadCertificate(data["ca-cert.pem"], other.intermediateKeyPem));
+        const result = opensslVerify(["-CAfile", write("root-cert2.pem", data["root-cert.pem"]), "-untrusted", write("cert-chain2.pem", data["cert-chain.pem"]), forged]);
+        expect(result.status).not.toBe(0);
+        expect(result.stdout + result.stderr).toMatch(/signature failure|unable to get local issuer/i);
+    });
+
+    test("the plug-in CA secret holds what Istio expects: cert-chain.pem is the intermediate then the root", () => {
+        const data = pluginCaSecretData(certs);
+        expect(Object.keys(data).sort()).toEqual(["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]);
+        expect(data["cert-chain.pem"]).toBe(certs.intermediateCertPem + certs.rootCertPem);
+        const key = crypto.createPrivateKey(data["ca-key.pem"]);
+        expect(new crypto.X509Certificate(data["ca-cert.pem"]).checkPrivateKey(key)).toBe(true);
+        const tlsData = servingSecretData(certs);
+        expect(tlsData["ca.crt"]).toBe(certs.rootCertPem);
+        expect(new crypto.X509Certificate(tlsData["tls.crt"]).checkPrivateKey(crypto.createPrivateKey(tlsData["tls.key"]))).toBe(true);
+    });
+});
+
+describe("the dynamic provider", () => {
+    test("create gives the whole chain, with an id derived from the root", async () => {
+        const result = await meshCertificatesProvider.create(INPUTS);
+        const outs = result.outs as MeshCertificatesOutputs;
+        expect(result.id).toMatch(/^[0-9a-f]{16}$/);
+        const root = new crypto.X509Certificate(outs.rootCertPem);
+        expect(root.ca).toBe(true);
+        expect(new crypto.X509Certificate(outs.intermediateCertPem).checkIssued(root)).toBe(true);
+        expect(new crypto.X509Certificate(outs.servingCertPem).checkIssued(root)).toBe(true);
+        expect(outs).toMatchObject(INPUTS);
+    });
+
+    test("diff with the same inputs reports no change, so the certificates stay as they are", async () => {
+        const diff = await meshCertificatesProvider.diff!("id", certs, { ...INPUTS });
+        expect(diff).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    });
+
+    test("a new rotation value, other names or another validity replace the certificates", async () => {
+        expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, rotation: 1 })).replaces).toEqual(["rotation"]);
+        expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, servingDnsNames: ["istiod.other.svc"] })).replaces).toEqual(["servingDnsNames"]);
+        expect(changedInputs(INPUTS, { ...INPUTS, validityDays: 31, organization: "x" })).toEqual(["organization", "validityDays"]);
+    });
+
+    test("two creates give two different roots (keys are never reused)", () => {
+        expect(certs.rootCertPem).not.toBe(other.rootCertPem);
+        expect(certs.servingKeyPem).not.toBe(other.servingKeyPem);
+    });
+});

@@ -1,0 +1,153 @@
+// What the program renders, checked against the Kubernetes and Istio schemas where TypeScript cannot.
+import * as fs from "fs";
+import * as path from "path";
+import { MutatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { Namespace, Secret, Service } from "kubernetes-models/v1";
+// The package's security.istio.io/v1 has no PeerAuthentication yet; v1beta1 carries the same spec schema
+// (manifests/charts/base/files/crd-all.gen.yaml serves both at 1.30.3).
+import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
+import { sidecarInjectorWebhooks, injectorFiles } from "../components/sidecarInjector";
+import { baseChartValues, istiodChartValues } from "../components/chartValues";
+import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/sampleManifests";
+import { injectionLabels } from "../components/meshNamespaces";
+import { MTLS_MODES } from "../components/config";
+import { pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
+import { controlPlaneImages, sampleImages } from "../components/versions";
+import { istioPlatform, istioReleaseUrl } from "../components/istioRelease";
+import * as YAML from "yaml";
+
+const CA_BUNDLE = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
+
+describe("the sidecar injector webhook", () => {
+    const webhooks = sidecarInjectorWebhooks(CA_BUNDLE);
+
+    test("is a valid MutatingWebhookConfiguration", () => {
+        expect(() =>
+            new MutatingWebhookConfiguration({ metadata: { name: "istio-sidecar-injector" }, webhooks: webhooks as never }).validate(),
+        ).not.toThrow();
+    });
+
+    test("has the four webhooks istiod's 1.30.3 chart renders for the default revision, each calling istiod /inject with our caBundle", () => {
+        expect(webhooks.map((w) => w.name)).toEqual([
+            "rev.namespace.sidecar-injector.istio.io",
+            "rev.object.sidecar-injector.istio.io",
+            "namespace.sidecar-injector.istio.io",
+            "object.sidecar-injector.istio.io",
+        ]);
+        for (const w of webhooks) {
+            expect(w).toMatchObject({
+                clientConfig: { service: { name: "istiod", namespace: "istio-system", path: "/inject", port: 443 }, caBundle: CA_BUNDLE },
+                sideEffects: "None",
+                failurePolicy: "Fail",
+                reinvocationPolicy: "Never",
+                admissionReviewVersions: ["v1"],
+                rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+            });
+        }
+    });
+
+    test("selects pods in namespaces labelled istio-injection=enabled, unless the pod opts out", () => {
+        const byLabel = webhooks.find((w) => w.name === "namespace.sidecar-injector.istio.io")!;
+        expect(byLabel.namespaceSelector).toEqual({ matchExpressions: [{ key: "istio-injection", operator: "In", values: ["enabled"] }] });
+        expect(byLabel.objectSelector).toEqual({ matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }] });
+        expect(injectionLabels("auto")).toEqual({ "istio-injection": "enabled" });
+        expect(injectionLabels("manual")).toEqual({ "istio-injection": "disabled" });
+        expect(() => new Namespace({ metadata: { name: "demo", labels: injectionLabels("auto") } }).validate()).not.toThrow();
+    });
+});
+
+describe("chart values", () => {
+    test.each(["1.30.3", "1.29.6"])("istiod uses the preloaded images of Istio %s and the stack's root for validation", (version) => {
+        const values = istiodChartValues({ istioVersion: version, caBundle: CA_BUNDLE }) as any;
+        expect(values.global).toMatchObject({ hub: "docker.io/istio", tag: version, imagePullPolicy: "IfNotPresent", operatorManageWebhooks: true });
+        expect(`${values.global.hub}/pilot:${values.global.tag}`).toBe(controlPlaneImages(version).pilot);
+        expect(values.base.validationCABundle).toBe(CA_BUNDLE);
+        expect(values.pilot.env).toEqual({ INJECTION_WEBHOOK_CONFIG_NAME: "" });
+        expect(values.pilot.autoscaleEnabled).toBe(false);
+    });
+
+    test("base pins the validation webhook to the stack's root", () => {
+        expect(baseChartValues({ istioVersion: "1.30.3", caBundle: CA_BUNDLE })).toEqual({ defaultRevision: "default", base: { validationCABundle: CA_BUNDLE } });
+    });
+});
+
+describe("the mesh-wide PeerAuthentication", () => {
+    test.each(MTLS_MODES)("mode %s is valid against Istio's schema", (mode) => {
+        expect(() => new PeerAuthentication({ metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode } } }).validate()).not.toThrow();
+    });
+
+    test("an unknown mode would be rejected by the schema (so the config allow-list matters)", () => {
+        expect(() => new PeerAuthentication({ metadata: { name: "default" }, spec: { mtls: { mode: "MUTUAL_TLS" as never } } }).validate()).toThrow(/allowed values/);
+    });
+});
+
+describe("the certificate Secrets", () => {
+    test("are valid Secrets with Istio's and Kubernetes' key names", () => {
+        const certs = { intermediateCertPem: "a", intermediateKeyPem: "b", rootCertPem: "c", certChainPem: "d", servingCertPem: "e", servingKeyPem: "f" };
+        expect(() => new Secret({ metadata: { name: "cacerts", namespace: "istio-system" }, type: "Opaque", stringData: pluginCaSecretData(certs) }).validate()).not.toThrow();
+        expect(() => new Secret({ metadata: { name: "istiod-tls", namespace: "istio-system" }, type: "kubernetes.io/tls", stringData: servingSecretData(certs) }).validate()).not.toThrow();
+        expect(Object.keys(servingSecretData(certs)).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+    });
+});
+
+describe("sample manifests", () => {
+    const manifest = fs.readFileSync(path.join(__dirname, "fixtures", "sample-app.yaml"), "utf8");
+
+    test("every object lands in the target namespace and stays schema-valid", () => {
+        const objects = prepareSampleObjects(manifest, { namespace: "demo", outputCertsDeployment: "productpage-v1" });
+        expect(objects.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual(["Service/details", "ServiceAccount/sample-details", "Deployment/details-v1", "Deployment/productpage-v1"]);
+        for (const o of objects) expect(o.metadata!.namespace).toBe("demo");
+        for (const o of objects.filter((x) => x.kind === "Deployment")) expect(() => new Deployment(o as never).validate()).not.toThrow();
+        expect(() => new Service(objects[0] as never).validate()).not.toThrow();
+    });
+
+    test("productpage's proxy writes its certificates to /etc/certs; other workloads are untouched", () => {
+        const objects = prepareSampleObjects(manifest, { namespace: "demo", outputCertsDeployment: "productpage-v1" });
+        const productpage = objects.find((o) => o.metadata!.name === "productpage-v1")!;
+        const annotations = productpage.spec!.template.metadata.annotations;
+        expect(annotations).toMatchObject(OUTPUT_CERTS_ANNOTATIONS);
+        expect(annotations["prometheus.io/scrape"]).toBe("true");
+        expect(JSON.parse(annotations["proxy.istio.io/config"])).toEqual({ proxyMetadata: { OUTPUT_CERTS: "/etc/certs" } });
+        expect(JSON.parse(annotations["sidecar.istio.io/userVolumeMount"])).toEqual({ "istio-certs": { mountPath: "/etc/certs" } });
+        const details = objects.find((o) => o.metadata!.name === "details-v1")!;
+        expect(details.spec!.template.metadata.annotations).toBeUndefined();
+    });
+
+    test("every Deployment's readiness is bounded, so a stuck one fails pulumi up by name", () => {
+        const objects = prepareSampleObjects(manifest, { namespace: "demo" });
+        for (const o of objects.filter((x) => x.kind === "Deployment")) {
+            expect(o.metadata!.annotations!["pulumi.com/timeoutSeconds"]).toBe(String(READY_TIMEOUT_SECONDS));
+        }
+    });
+
+    test("preparation does not change the input and round-trips through YAML", () => {
+        const objects = prepareSampleObjects(manifest, { namespace: "demo", outputCertsDeployment: "productpage-v1" });
+        const again = prepareSampleObjects(toManifest(objects), { namespace: "demo", outputCertsDeployment: "productpage-v1" });
+        expect(again).toEqual(objects);
+        expect(YAML.parseAllDocuments(manifest)[3].toJS().metadata.namespace).toBeUndefined();
+    });
+
+    test("a manifest that does not parse is an error, not an empty sample", () => {
+        expect(() => prepareSampleObjects("kind: [unclosed", { namespace: "demo" })).toThrow(/does not parse/);
+    });
+});
+
+describe("release and images", () => {
+    test("the release URL and platform follow Istio's published names", () => {
+        expect(istioReleaseUrl("1.30.3", "linux-amd64")).toBe("https://github.com/istio/istio/releases/download/1.30.3/istio-1.30.3-linux-amd64.tar.gz");
+        expect(istioPlatform("linux", "x64")).toBe("linux-amd64");
+        expect(istioPlatform("linux", "arm64")).toBe("linux-arm64");
+        expect(istioPlatform("darwin", "arm64")).toBe("osx-arm64");
+        expect(istioPlatform("darwin", "x64")).toBe("osx");
+    });
+
+    test("sample images of 1.30 are curl for sleep and six bookinfo images", () => {
+        expect(sampleImages("1.30.3", "sleep")).toEqual(["docker.io/curlimages/curl:8.16.0"]);
+        expect(sampleImages("1.30.3", "bookinfo")).toHaveLength(6);
+    });
+
+    test("injector files live in the stack's folder under the blog's names", () => {
+        expect(injectorFiles("/x")).toEqual({ injectConfigFile: "/x/inject-config.yaml", injectValuesFile: "/x/inject-values.json", meshConfigFile: "/x/mesh-config.yaml" });
+    });
+});
