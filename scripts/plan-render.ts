@@ -32,35 +32,38 @@ export function renderTree(plan: Plan): string {
 }
 
 /**
- * A Mermaid flowchart: components as boxes holding their resources, an arrow from each resource to what it
- * waits for. Deterministic, so the README copy can be checked against the program.
+ * A Mermaid flowchart of the stack's top-level parts (components, and resources outside any): an arrow
+ * A --> B when something in B waits for something in A. Deterministic, so the README's copy can be
+ * checked against the program.
  */
 export function renderMermaid(plan: Plan): string {
-    const ids = new Map(plan.resources.map((r, i) => [r.urn, `r${i}`]));
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
-    const lines = ["flowchart LR"];
-    const emit = (parent: string | null, indent: string) => {
-        for (const r of plan.resources.filter((x) => (x.parent ?? null) === parent)) {
-            const kids = plan.resources.some((x) => x.parent === r.urn);
-            const label = `${r.name}<br/><small>${shortType(r.type)}</small>`;
-            if (r.type === STACK_TYPE) {
-                emit(r.urn, indent);
-            } else if (kids) {
-                lines.push(`${indent}subgraph ${ids.get(r.urn)}["${label}"]`);
-                emit(r.urn, `${indent}  `);
-                lines.push(`${indent}end`);
-            } else {
-                lines.push(`${indent}${ids.get(r.urn)}["${label}"]`);
-            }
-        }
+    const stack = plan.resources.find((r) => r.type === STACK_TYPE);
+    const topOf = (r: PlannedResource): PlannedResource => {
+        let current = r;
+        while (current.parent && current.parent !== stack?.urn && byUrn.has(current.parent)) current = byUrn.get(current.parent)!;
+        return current;
     };
-    emit(null, "  ");
+    const tops = plan.resources.filter((r) => r.type !== STACK_TYPE && (r.parent === stack?.urn || r.parent === null));
+    const ids = new Map(tops.map((r, i) => [r.urn, `n${i}`]));
+    const lines = ["flowchart LR"];
+    for (const top of tops) {
+        const count = plan.resources.filter((r) => r !== top && topOf(r) === top).length;
+        const kind = top.type.split(":").pop();
+        const detail = count > 0 ? `${kind}, ${count} resource${count === 1 ? "" : "s"}` : kind;
+        lines.push(`  ${ids.get(top.urn)}["${top.name}<br/><small>${detail}</small>"]`);
+    }
+    const edges = new Set<string>();
     for (const r of plan.resources) {
-        if (!r.custom) continue;
+        if (r.type === STACK_TYPE) continue;
+        const to = topOf(r);
         for (const dep of r.dependsOn) {
             const target = byUrn.get(dep);
-            if (target && target.custom) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
+            if (!target || target.type === STACK_TYPE) continue;
+            const from = topOf(target);
+            if (from !== to) edges.add(`  ${ids.get(from.urn)} --> ${ids.get(to.urn)}`);
         }
     }
+    lines.push(...[...edges].sort());
     return `${lines.join("\n")}\n`;
 }

@@ -2,11 +2,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { evaluatePlan, Plan, PlanError } from "./offline-plan";
-import { renderTree } from "./plan-render";
+import { renderMermaid, renderTree } from "./plan-render";
 
 interface Args {
     stack?: string;
     json?: string;
+    mermaid?: string;
     config: string[];
 }
 
@@ -22,8 +23,9 @@ function parseArgs(argv: string[]): Args {
         };
         if (flag === "--stack") args.stack = takeValue();
         else if (flag === "--json") args.json = takeValue();
+        else if (flag === "--mermaid") args.mermaid = takeValue();
         else if (flag === "--config") args.config.push(takeValue());
-        else throw new PlanError(`unknown argument ${flag}; usage: npm run plan -- --stack NAME [--json FILE] [--config KEY=VALUE ...]`);
+        else throw new PlanError(`unknown argument ${flag}; usage: npm run plan -- --stack NAME [--json FILE] [--mermaid FILE] [--config KEY=VALUE ...]`);
     }
     if (!args.stack) throw new PlanError("--stack NAME is required; usage: npm run plan -- --stack NAME [--json FILE] [--config KEY=VALUE ...]");
     return args;
@@ -36,6 +38,10 @@ async function main(): Promise<void> {
     if (args.json) {
         fs.writeFileSync(args.json, `${JSON.stringify(plan, null, 2)}\n`);
         process.stdout.write(`\nWrote ${plan.resources.length} resources to ${args.json}\n`);
+    }
+    if (args.mermaid) {
+        fs.writeFileSync(args.mermaid, renderMermaid(plan));
+        process.stdout.write(`Wrote the graph to ${args.mermaid}\n`);
     }
 }
 
