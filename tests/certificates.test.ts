@@ -43,7 +43,7 @@ function write(name: string, text: string): string {
 /** The caBundle the API server gets, decoded the way it decodes it. */
 function webhookCaBundle(rootPem: string): string {
     const [hook] = sidecarInjectorWebhooks(Buffer.from(rootPem).toString("base64"));
-    return Buffer.from(hook.clientConfig!.caBundle as string, "base64").toString("utf8");
+    return Buffer.from((hook.clientConfig as { caBundle: string }).caBundle, "base64").toString("utf8");
 }
 
 /** Serves TLS with the given certificate and connects as `servername`, trusting only `ca`. */

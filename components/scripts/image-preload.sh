@@ -36,7 +36,10 @@ minikube image load --profile="$MINIKUBE_PROFILE" "$tmp/image.tar" >&2
 # `image load` exits 0 even when nothing was loaded (DoLoadImages: "not considered a failure"), so look.
 # The runtime may list the image fully qualified or in Docker's short form.
 familiar=${image#docker.io/}
-familiar=${familiar#library/}
+case "$familiar" in
+    library/*/*) ;; # Docker drops "library/" only when nothing is nested under it (familiarImage in images.ts)
+    library/*) familiar=${familiar#library/} ;;
+esac
 if ! minikube image ls --profile="$MINIKUBE_PROFILE" --format=short | grep -Fxq -e "$image" -e "$familiar"; then
     die "$image is not in minikube profile '$MINIKUBE_PROFILE' after loading $archive; check 'minikube image ls -p $MINIKUBE_PROFILE'"
 fi

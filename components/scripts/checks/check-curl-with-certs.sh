@@ -20,11 +20,15 @@ probe() {
         seen="no productpage pod in $MESH_NAMESPACE"
         return 1
     }
+    local errors
+    errors=$(mktemp)
     code=$(k --namespace="$MESH_NAMESPACE" exec "$pod" -c istio-proxy -- \
         curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' \
         https://details:9080/details/0 \
-        --key /etc/certs/key.pem --cert /etc/certs/cert-chain.pem --cacert /etc/certs/root-cert.pem -k 2>&1) || rc=$?
+        --key /etc/certs/key.pem --cert /etc/certs/cert-chain.pem --cacert /etc/certs/root-cert.pem -k 2>"$errors") || rc=$?
     seen="curl exit $rc, HTTP ${code:-none}"
+    [ -s "$errors" ] && seen="$seen: $(tr '\n' ' ' <"$errors")"
+    rm -f "$errors"
     [ "$rc" -eq 0 ] && [ "$code" = 200 ]
 }
 retry probe || fail "HTTP 200 from https://details:9080/details/0 with the certificates in /etc/certs" "$seen" \

@@ -17,6 +17,7 @@ json_string() {
     text=${text//\"/\\\"}
     text=${text//$'\n'/ }
     text=${text//$'\t'/ }
+    text=${text//[[:cntrl:]]/ } # JSON allows no raw control character (RFC 8259 section 7): \r, ESC, ...
     printf '"%s"' "$text"
 }
 
