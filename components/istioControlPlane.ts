@@ -62,33 +62,23 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         );
         const inNamespace = { ...k8sOpts, dependsOn: [this.namespace] };
 
-        const pluginCa = new k8s.core.v1.Secret(
+        const secret = (name: string, type: string, data: pulumi.Input<{ [key: string]: string }>) =>
+            new k8s.core.v1.Secret(name, { metadata: { name, namespace: ISTIO_NAMESPACE }, type, stringData: pulumi.secret(data) }, inNamespace);
+        const pluginCa = secret(
             "cacerts",
-            {
-                metadata: { name: "cacerts", namespace: ISTIO_NAMESPACE },
-                type: "Opaque",
-                stringData: pulumi.secret(
-                    pulumi
-                        .all([certificates.intermediateCertPem, certificates.intermediateKeyPem, certificates.rootCertPem, certificates.certChainPem])
-                        .apply(([intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem]) =>
-                            pluginCaSecretData({ intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem }),
-                        ),
+            "Opaque",
+            pulumi
+                .all([certificates.intermediateCertPem, certificates.intermediateKeyPem, certificates.rootCertPem, certificates.certChainPem])
+                .apply(([intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem]) =>
+                    pluginCaSecretData({ intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem }),
                 ),
-            },
-            inNamespace,
         );
-        const servingTls = new k8s.core.v1.Secret(
+        const servingTls = secret(
             "istiod-tls",
-            {
-                metadata: { name: "istiod-tls", namespace: ISTIO_NAMESPACE },
-                type: "kubernetes.io/tls",
-                stringData: pulumi.secret(
-                    pulumi
-                        .all([certificates.servingCertPem, certificates.servingKeyPem, certificates.rootCertPem])
-                        .apply(([servingCertPem, servingKeyPem, rootCertPem]) => servingSecretData({ servingCertPem, servingKeyPem, rootCertPem })),
-                ),
-            },
-            inNamespace,
+            "kubernetes.io/tls",
+            pulumi
+                .all([certificates.servingCertPem, certificates.servingKeyPem, certificates.rootCertPem])
+                .apply(([servingCertPem, servingKeyPem, rootCertPem]) => servingSecretData({ servingCertPem, servingKeyPem, rootCertPem })),
         );
 
         const valueInputs = pulumi.all([certificates.rootCertPem]).apply(([root]) => ({

@@ -190,7 +190,7 @@ export interface RunOptions {
  * Runs `bash <script> [args]` with PATH = fakes + systemPath, HOME = the FakeBin's workDir (or a fresh temp
  * folder) and `env`. Variables set to undefined in `env` are left out.
  */
-export function runScript(script: string, options: RunOptions = {}): RunResult {
+export function scriptEnvironment(options: RunOptions): { env: Record<string, string>; callsBefore: number; cleanup(): void } {
     const { fakeBin } = options;
     const systemPath = options.systemPath ?? MINIMAL_SYSTEM_PATH;
     const home = fakeBin?.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "fakehome-"));
@@ -203,7 +203,18 @@ export function runScript(script: string, options: RunOptions = {}): RunResult {
         if (v === undefined) delete env[k];
         else env[k] = v;
     }
-    const before = fakeBin ? fakeBin.calls().length : 0;
+    return {
+        env,
+        callsBefore: fakeBin ? fakeBin.calls().length : 0,
+        cleanup: () => {
+            if (!fakeBin) fs.rmSync(home, { recursive: true, force: true });
+        },
+    };
+}
+
+export function runScript(script: string, options: RunOptions = {}): RunResult {
+    const { fakeBin } = options;
+    const { env, callsBefore: before, cleanup } = scriptEnvironment(options);
     const result = spawnSync(BASH, [script, ...(options.args ?? [])], {
         env,
         cwd: options.cwd,
@@ -211,7 +222,7 @@ export function runScript(script: string, options: RunOptions = {}): RunResult {
         encoding: "utf8",
         timeout: options.timeout ?? 20000,
     });
-    if (!fakeBin) fs.rmSync(home, { recursive: true, force: true });
+    cleanup();
     if (result.error) throw result.error;
     return {
         code: result.status,

@@ -3,25 +3,11 @@
 // could never answer. Same environment rules: PATH = fakes + systemPath, HOME = the FakeBin's workDir (or a
 // fresh temp folder), LC_ALL=C.UTF-8, plus `env`; nothing else of the test process's environment leaks in.
 import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { BASH, MINIMAL_SYSTEM_PATH, RunOptions, RunResult } from "./fakeBin";
+import { BASH, RunOptions, RunResult, scriptEnvironment } from "./fakeBin";
 
 export function runScriptAsync(script: string, options: RunOptions = {}): Promise<RunResult> {
     const { fakeBin } = options;
-    const systemPath = options.systemPath ?? MINIMAL_SYSTEM_PATH;
-    const home = fakeBin?.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "fakehome-"));
-    const env: Record<string, string> = {
-        PATH: fakeBin ? `${fakeBin.dir}:${systemPath}` : systemPath,
-        HOME: home,
-        LC_ALL: "C.UTF-8",
-    };
-    for (const [k, v] of Object.entries(options.env ?? {})) {
-        if (v === undefined) delete env[k];
-        else env[k] = v;
-    }
-    const before = fakeBin ? fakeBin.calls().length : 0;
+    const { env, callsBefore: before, cleanup } = scriptEnvironment(options);
     return new Promise((resolve, reject) => {
         const child = spawn(BASH, [script, ...(options.args ?? [])], { env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
@@ -35,7 +21,7 @@ export function runScriptAsync(script: string, options: RunOptions = {}): Promis
         });
         child.on("close", (code, signal) => {
             clearTimeout(timer);
-            if (!fakeBin) fs.rmSync(home, { recursive: true, force: true });
+            cleanup();
             resolve({
                 code,
                 signal,

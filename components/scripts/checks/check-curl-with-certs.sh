@@ -12,14 +12,7 @@ seen=""
 # shellcheck disable=SC2317 # probe runs through `retry probe`, which shellcheck 0.9 cannot follow
 probe() {
     local pod code rc=0
-    pod=$(k --namespace="$MESH_NAMESPACE" get pods --selector=app=productpage --output='jsonpath={.items[0].metadata.name}' 2>&1) || {
-        seen="kubectl: $pod"
-        return 1
-    }
-    [ -n "$pod" ] || {
-        seen="no productpage pod in $MESH_NAMESPACE"
-        return 1
-    }
+    productpage_pod || return 1
     local errors
     errors=$(mktemp)
     code=$(k --namespace="$MESH_NAMESPACE" exec "$pod" -c istio-proxy -- \

@@ -11,14 +11,7 @@ seen=""
 # shellcheck disable=SC2317 # probe runs through `retry probe`, which shellcheck 0.9 cannot follow
 probe() {
     local pod output rc=0
-    pod=$(k --namespace="$MESH_NAMESPACE" get pods --selector=app=productpage --output='jsonpath={.items[0].metadata.name}' 2>&1) || {
-        seen="kubectl: $pod"
-        return 1
-    }
-    [ -n "$pod" ] || {
-        seen="no productpage pod in $MESH_NAMESPACE"
-        return 1
-    }
+    productpage_pod || return 1
     output=$(k --namespace="$MESH_NAMESPACE" exec "$pod" -c istio-proxy -- \
         curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' \
         https://details:9080/details/0 -k 2>&1) || rc=$?

@@ -65,3 +65,17 @@ refused_by_peer() {
         *) return 1 ;;
     esac
 }
+
+# productpage_pod: sets $pod to bookinfo's productpage pod in MESH_NAMESPACE; on failure sets $seen (the
+# caller's report of what it saw).
+# shellcheck disable=SC2034 # pod and seen are the caller's variables
+productpage_pod() {
+    pod=$(k --namespace="$MESH_NAMESPACE" get pods --selector=app=productpage --output='jsonpath={.items[0].metadata.name}' 2>&1) || {
+        seen="kubectl: $pod"
+        return 1
+    }
+    [ -n "$pod" ] || {
+        seen="no productpage pod in $MESH_NAMESPACE"
+        return 1
+    }
+}
