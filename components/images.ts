@@ -1,3 +1,5 @@
+import { createHash } from "crypto";
+
 // Image references, parsed and normalised once, so that `docker.io/istio/pilot:1.2.3`, `istio/pilot:1.2.3`
 // and `index.docker.io/istio/pilot:1.2.3` are one image everywhere: in the preload list, in the archive
 // file name, in what is loaded into minikube and in what the manifests ask for (the blog's hand edit).
@@ -24,6 +26,7 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$/;
 const MAX_NAME_LENGTH = 255;
+const MAX_FILE_NAME = 255;
 
 export class ImageReferenceError extends Error {}
 
@@ -94,10 +97,15 @@ export function familiarImage(text: string): string {
 /**
  * A file name for the image's archive that can never leave the archive folder and never collides: the
  * canonical name with '/' as '+' and ':' as '=' (neither can occur in a reference), so
- * `docker.io/istio/pilot:1.2.3` becomes `docker.io+istio+pilot=1.2.3.tar.xz`.
+ * `docker.io/istio/pilot:1.2.3` becomes `docker.io+istio+pilot=1.2.3.tar.xz`. A name past what file
+ * systems take (255 bytes) keeps its start and gets a hash of the whole reference instead of its end.
  */
 export function imageArchiveFileName(text: string): string {
-    return `${canonicalImage(text).replace(/\//g, "+").replace(/:/g, "=")}.tar.xz`;
+    const name = canonicalImage(text).replace(/\//g, "+").replace(/:/g, "=");
+    const suffix = ".tar.xz";
+    if (name.length + suffix.length <= MAX_FILE_NAME) return `${name}${suffix}`;
+    const hash = createHash("sha256").update(canonicalImage(text)).digest("hex").slice(0, 16);
+    return `${name.slice(0, MAX_FILE_NAME - suffix.length - hash.length - 1)}-${hash}${suffix}`;
 }
 
 /** Canonical, de-duplicated and sorted, so the same set of images always gives the same list. */

@@ -232,3 +232,16 @@ describe("rejections", () => {
         }
     });
 });
+
+describe("archive names of very long references", () => {
+    test("stay within 255 bytes, inside the folder, and distinct", () => {
+        const long = (tag: string) => `registry.example.com/${"a".repeat(120)}/${"b".repeat(100)}:${tag}`;
+        const a = imageArchiveFileName(long("1"));
+        const b = imageArchiveFileName(long("2"));
+        expect(Buffer.byteLength(a)).toBeLessThanOrEqual(255);
+        expect(a).not.toContain("/");
+        expect(a.endsWith(".tar.xz")).toBe(true);
+        expect(a).not.toBe(b);
+        expect(imageArchiveFileName(long("1"))).toBe(a);
+    });
+});

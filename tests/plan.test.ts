@@ -109,6 +109,13 @@ describe("offline plan of the dev stack", () => {
         expect(byName(plan, "bookinfo-default").dependsOn).not.toContain(inject.urn);
     });
 
+    test("a first preview reads no path that only `pulumi up` creates: chart paths and sample manifests are unknown", () => {
+        expect(byName(plan, "istio-release-unpack").outputs.stdout).toBe("[unknown]");
+        expect(byName(plan, "istio-base").inputs.chart).toBe("[unknown]");
+        expect(byName(plan, "istiod").inputs.chart).toBe("[unknown]");
+        for (const group of ofType(plan, "kubernetes:yaml/v2:ConfigGroup")) expect(group.inputs.yaml).toBe("[unknown]");
+    });
+
     test("the checks wait for the samples and the control plane", () => {
         const checks = plan.resources.filter((r) => r.name.startsWith("check-"));
         expect(checks.map((c) => c.name)).toEqual([
