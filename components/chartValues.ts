@@ -1,5 +1,11 @@
 // Helm values for Istio's `base` and `istiod` charts, as pure functions of the stack's settings.
+import { createHash } from "crypto";
 import { ISTIO_HUB } from "./versions";
+
+/** A short fingerprint of the root CA, for the istiod pod annotation that rolls it on rotation. */
+export function rootFingerprint(caBundle: string): string {
+    return createHash("sha256").update(caBundle).digest("hex").slice(0, 16);
+}
 
 export interface ChartValueInputs {
     istioVersion: string;
@@ -38,6 +44,9 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
         },
         base: { validationCABundle: inputs.caBundle },
         pilot: {
+            // A new root (certificates.rotation) rolls istiod, so it starts on the new Secrets
+            // (templates/deployment.yaml renders podAnnotations onto the pod template).
+            podAnnotations: { "istio-minikube/root-ca-sha256": rootFingerprint(inputs.caBundle) },
             autoscaleEnabled: false,
             // The demo profile's requests (files/profile-demo.yaml): istiod fits beside bookinfo on 4 CPUs.
             resources: { requests: { cpu: "10m", memory: "100Mi" } },

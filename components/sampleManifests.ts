@@ -9,6 +9,12 @@ export const SAMPLE_FILES: Record<SampleName, string[]> = {
     bookinfo: ["bookinfo", "platform", "kube", "bookinfo.yaml"],
 };
 
+/** The `app` labels of each sample's pods (samples/curl/curl.yaml; samples/bookinfo/platform/kube/bookinfo.yaml). */
+export const SAMPLE_APPS: Record<SampleName, string[]> = {
+    sleep: ["curl"],
+    bookinfo: ["details", "productpage", "ratings", "reviews"],
+};
+
 /** Where the proxy writes the workload's certificates, so the blog's curl commands work unchanged. */
 export const CERTS_DIR = "/etc/certs";
 /** How long a sample Deployment may take to become ready before `pulumi up` fails naming it. */

@@ -1,7 +1,8 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { MtlsMode, OUTSIDE_MESH_NAMESPACE, StackSettings } from "./config";
+import { MtlsMode, OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "./config";
+import { SAMPLE_APPS } from "./sampleManifests";
 
 export interface CheckSpec {
     /** Plain name, used for the command, the stack output and the table. */
@@ -16,8 +17,10 @@ export interface CheckSpec {
 export interface VerificationInputs {
     kubeContext: string;
     mtls: MtlsMode;
-    /** Namespaces whose pods must run istio-proxy (auto and manual). */
+    /** Namespaces whose sample pods must run istio-proxy (auto and manual). */
     injectedNamespaces: string[];
+    /** The samples deployed there: only their pods are looked at, not whatever else runs in `default`. */
+    samples: SampleName[];
     /** The injected namespace that runs bookinfo, if any: the curl checks need productpage and details. */
     bookinfoNamespace?: string;
     attempts?: number;
@@ -47,6 +50,7 @@ export function verificationInputsOf(settings: StackSettings, retries?: { attemp
         kubeContext: kubeContextOf(settings),
         mtls: settings.istio.mtls,
         injectedNamespaces: meshNamespacesOf(settings),
+        samples: settings.samples,
         bookinfoNamespace: bookinfoNamespaceOf(settings),
         ...retries,
     };
@@ -69,10 +73,12 @@ export function verificationChecks(inputs: VerificationInputs): CheckSpec[] {
         check("control-plane-ready", "istiod has an available replica", "check-control-plane.sh"),
         check("mtls-mode", `the mesh-wide PeerAuthentication is ${inputs.mtls}`, "check-mtls-mode.sh", { EXPECTED_MTLS: inputs.mtls }),
     ];
-    if (inputs.injectedNamespaces.length > 0) {
+    if (inputs.injectedNamespaces.length > 0 && inputs.samples.length > 0) {
+        const apps = [...new Set(inputs.samples.flatMap((sample) => SAMPLE_APPS[sample]))].sort();
         checks.push(
             check("sidecars-injected", "every sample pod in an injected namespace runs istio-proxy", "check-sidecars.sh", {
                 INJECTED_NAMESPACES: inputs.injectedNamespaces.join(" "),
+                POD_SELECTOR: `app in (${apps.join(",")})`,
             }),
         );
     }
