@@ -13,6 +13,7 @@ import { MeshNamespaces } from "./components/meshNamespaces";
 import { Samples, SampleTarget } from "./components/samples";
 import { Verification, bookinfoNamespaceOf, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
+import { injectorValues } from "./components/chartValues";
 import { OUTSIDE_MESH_NAMESPACE, SampleName } from "./components/config";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
@@ -70,7 +71,7 @@ const injector = new SidecarInjector("sidecar-injector", {
     kubeContext: kubeContextName,
     rootCertPem: certificates.rootCertPem,
     istiod: controlPlane.istiod,
-    configVersion: `istio ${settings.istio.version}`,
+    configInputs: { istioVersion: settings.istio.version, values: controlPlane.istiodValues.apply(injectorValues), cluster: cluster.clusterIdentity },
     filesDir: settings.workDir,
 });
 
@@ -91,6 +92,8 @@ const targets: SampleTarget[] = [
 ];
 const samples = new Samples("samples", {
     provider,
+    kubeContext: kubeContextName,
+    rootCertPem: certificates.rootCertPem,
     release,
     targets,
     injectorFiles: injector.files,
@@ -103,6 +106,7 @@ const verification = settings.verify
           checks: verificationChecks(verificationInputsOf(settings)),
           // The certificate settings stand for the certificates: they are replaced exactly when these change.
           subject: {
+              cluster: cluster.clusterIdentity,
               istioVersion: settings.istio.version,
               mtls: settings.istio.mtls,
               certificates: settings.certificates,

@@ -2,6 +2,9 @@
 import { createHash } from "crypto";
 import { ISTIO_HUB } from "./versions";
 
+/** Pod-template annotation carrying the root CA's fingerprint: a new root rolls the pods that have it. */
+export const ROOT_CA_ANNOTATION = "istio-minikube/root-ca-sha256";
+
 /** A short fingerprint of the root CA, for the istiod pod annotation that rolls it on rotation. */
 export function rootFingerprint(caBundle: string): string {
     return createHash("sha256").update(caBundle).digest("hex").slice(0, 16);
@@ -26,6 +29,20 @@ export function baseChartValues(inputs: ChartValueInputs): Record<string, unknow
     };
 }
 
+/**
+ * The part of istiod's values that reaches the injector ConfigMap's `values` key
+ * (templates/istiod-injector-configmap.yaml at 1.30.3: `pick .Values "global" "sidecarInjectorWebhook"
+ * "revision"` plus pilot.cni and pilot.env). The root CA is not in it, so a rotation does not count.
+ */
+export function injectorValues(values: Record<string, any>): Record<string, unknown> {
+    return {
+        global: values.global,
+        sidecarInjectorWebhook: values.sidecarInjectorWebhook,
+        revision: values.revision,
+        pilot: { cni: values.pilot?.cni, env: values.pilot?.env },
+    };
+}
+
 /** istiod chart (manifests/charts/istio-control/istio-discovery at 1.30.3). */
 export function istiodChartValues(inputs: ChartValueInputs): Record<string, unknown> {
     return {
@@ -46,7 +63,7 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
         pilot: {
             // A new root (certificates.rotation) rolls istiod, so it starts on the new Secrets
             // (templates/deployment.yaml renders podAnnotations onto the pod template).
-            podAnnotations: { "istio-minikube/root-ca-sha256": rootFingerprint(inputs.caBundle) },
+            podAnnotations: { [ROOT_CA_ANNOTATION]: rootFingerprint(inputs.caBundle) },
             autoscaleEnabled: false,
             // The demo profile's requests (files/profile-demo.yaml): istiod fits beside bookinfo on 4 CPUs.
             resources: { requests: { cpu: "10m", memory: "100Mi" } },
@@ -55,7 +72,20 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
                 // `if features.InjectionWebhookConfigName != ""`), so the program is the one owner of the
                 // field. The chart sets no such variable itself, so this adds one entry, not a duplicate.
                 INJECTION_WEBHOOK_CONFIG_NAME: "",
+                // Likewise for the validating webhooks (pilot/pkg/bootstrap/validation.go: the validation
+                // server always runs; only the controller that patches caBundle and failurePolicy is off).
+                // Their caBundle comes from base.validationCABundle above, and stays right on rotation.
+                VALIDATION_WEBHOOK_CONFIG_NAME: "",
             },
+            // Serve with istiod-tls and trust its ca.crt, always. Without the flags istiod prefers
+            // ca/root-cert.pem, the istio-ca-root-cert ConfigMap it wrote itself on an earlier boot, and
+            // would keep an old root after a rotation (pilot/pkg/bootstrap/server.go hasCustomTLSCerts:
+            // arguments first). The Secret is mounted at /var/run/secrets/istiod/tls (templates/deployment.yaml).
+            extraContainerArgs: [
+                "--tlsCertFile=/var/run/secrets/istiod/tls/tls.crt",
+                "--tlsKeyFile=/var/run/secrets/istiod/tls/tls.key",
+                "--caCertFile=/var/run/secrets/istiod/tls/ca.crt",
+            ],
         },
     };
 }

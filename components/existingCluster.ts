@@ -9,6 +9,8 @@ export interface ExistingClusterArgs {
 /** A cluster the stack does not own: only a provider bound to one kubeconfig context. */
 export class ExistingCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
+    /** Changes exactly when the stack points at another cluster. */
+    readonly clusterIdentity: pulumi.Output<string>;
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:cluster:ExistingCluster", name, {}, opts);
@@ -22,6 +24,7 @@ export class ExistingCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        this.clusterIdentity = pulumi.output(`context/${args.kubeContext}`);
         this.registerOutputs({ provider: this.provider });
     }
 }

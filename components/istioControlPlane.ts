@@ -48,6 +48,8 @@ export function servingSecretData(certs: { servingCertPem: string; servingKeyPem
 export class IstioControlPlane extends pulumi.ComponentResource {
     readonly namespace: k8s.core.v1.Namespace;
     readonly istiod: k8s.helm.v4.Chart;
+    /** The istiod chart's values: what the injector ConfigMap is made from. */
+    readonly istiodValues: pulumi.Output<Record<string, unknown>>;
     readonly peerAuthentication: k8s.apiextensions.CustomResource;
 
     constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -92,9 +94,10 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         );
         // A remote component's dependents wait for all of its children (@pulumi/pulumi runtime/dependsOn.ts),
         // so istiod renders and installs only after base's CRDs exist.
+        this.istiodValues = valueInputs.apply(istiodChartValues);
         this.istiod = new k8s.helm.v4.Chart(
             "istiod",
-            { chart: release.istiodChart, name: "istiod", namespace: ISTIO_NAMESPACE, values: valueInputs.apply(istiodChartValues) },
+            { chart: release.istiodChart, name: "istiod", namespace: ISTIO_NAMESPACE, values: this.istiodValues },
             { ...k8sOpts, dependsOn: [base, pluginCa, servingTls, ...(args.istiodWaitsFor ?? [])] },
         );
 

@@ -47,6 +47,8 @@ export class MinikubeCluster extends pulumi.ComponentResource {
     /** Self-contained kubeconfig of the profile; secret. */
     readonly kubeconfig: pulumi.Output<string>;
     readonly provider: k8s.Provider;
+    /** Changes exactly when the cluster is created anew: what reads the cluster re-reads then. */
+    readonly clusterIdentity: pulumi.Output<string>;
 
     constructor(name: string, args: MinikubeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:cluster:MinikubeCluster", name, {}, opts);
@@ -72,8 +74,10 @@ export class MinikubeCluster extends pulumi.ComponentResource {
                 environment: { MINIKUBE_PROFILE: settings.profile },
                 // A new cluster (new id) means new certificates and address: read again.
                 triggers: [this.started.id],
-                // The kubeconfig holds the client key: never echo stdout to the console.
+                // The kubeconfig holds the client key: never echo stdout to the console, and never hand
+                // the previous one to a re-run through PULUMI_COMMAND_STDOUT.
                 logging: "stderr",
+                addPreviousOutputInEnv: false,
             },
             { parent: this, dependsOn: [this.started], additionalSecretOutputs: ["stdout"] },
         );
@@ -86,12 +90,14 @@ export class MinikubeCluster extends pulumi.ComponentResource {
                 // The provider is replaced (and with it every Kubernetes resource) only when this changes:
                 // for a new cluster, not for a restart on a new API port (pulumi-kubernetes provider.go DiffConfig).
                 clusterIdentifier: pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`,
-                // When the cluster is already gone, `pulumi destroy` drops its objects from state instead of failing.
-                deleteUnreachable: true,
+                // No deleteUnreachable here: stored in the provider's config it would also drop every
+                // object from state on a refresh while minikube is stopped (pulumi-kubernetes provider.go
+                // Read). `npm run destroy` sets PULUMI_K8S_DELETE_UNREACHABLE for destroy alone.
             },
             { parent: this },
         );
 
+        this.clusterIdentity = pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`;
         this.registerOutputs({ profile: this.profile, provider: this.provider });
     }
 }

@@ -15,8 +15,9 @@ export const DRIVER_TOOLS: Record<MinikubeDriver, string> = {
 };
 
 /** Every host tool `pulumi up` will run for these settings, in a stable order. */
-export function requiredTools(settings: StackSettings): string[] {
-    const tools = ["kubectl", "curl", "tar", "sha256sum"];
+export function requiredTools(settings: StackSettings, platform: NodeJS.Platform = process.platform): string[] {
+    // The release checksum: sha256sum on Linux, shasum on macOS (components/scripts/istio-release.sh).
+    const tools = ["kubectl", "curl", "tar", platform === "darwin" ? "shasum" : "sha256sum"];
     if (settings.cluster.kind === "minikube") {
         tools.push("minikube", DRIVER_TOOLS[settings.cluster.minikube.driver]);
         if (settings.images.preload) tools.push("docker", "xz");

@@ -37,6 +37,8 @@ type K8sObject = { apiVersion?: string; kind?: string; metadata?: Record<string,
 
 export interface PrepareOptions {
     namespace: string;
+    /** Added to every Deployment's pod template: a change rolls the workloads (a new root CA, say). */
+    podAnnotations?: Record<string, string>;
     /** Name of the Deployment whose proxy writes its certificates to /etc/certs (productpage-v1). */
     outputCertsDeployment?: string;
 }
@@ -54,10 +56,14 @@ export function prepareSampleObjects(manifest: string, options: PrepareOptions):
         obj.metadata = { ...(obj.metadata ?? {}), namespace: options.namespace };
         if (obj.kind === "Deployment") {
             obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), "pulumi.com/timeoutSeconds": String(READY_TIMEOUT_SECONDS) };
-            if (obj.metadata.name === options.outputCertsDeployment) {
+            const extra = {
+                ...(options.podAnnotations ?? {}),
+                ...(obj.metadata.name === options.outputCertsDeployment ? OUTPUT_CERTS_ANNOTATIONS : {}),
+            };
+            if (Object.keys(extra).length > 0) {
                 const template = (obj.spec!.template ??= {});
                 template.metadata = { ...(template.metadata ?? {}) };
-                template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...OUTPUT_CERTS_ANNOTATIONS };
+                template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...extra };
             }
         }
         return obj;

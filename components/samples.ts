@@ -7,6 +7,8 @@ import { IstioRelease } from "./istioRelease";
 import { InjectorFiles } from "./sidecarInjector";
 import { SAMPLE_FILES, prepareSampleObjects, toManifest } from "./sampleManifests";
 import { scriptCommand } from "./scripts";
+import { ROOT_CA_ANNOTATION, rootFingerprint } from "./chartValues";
+import { base64 } from "./istioControlPlane";
 
 export interface SampleTarget {
     namespace: string;
@@ -18,6 +20,10 @@ export interface SampleTarget {
 
 export interface SamplesArgs {
     provider: k8s.Provider;
+    /** kubectl context of the stack's cluster, for istioctl. */
+    kubeContext: string;
+    /** The stack's root CA: a new one restarts the samples so their proxies get certificates from it. */
+    rootCertPem: pulumi.Input<string>;
     release: IstioRelease;
     targets: SampleTarget[];
     injectorFiles: pulumi.Output<InjectorFiles>;
@@ -40,11 +46,12 @@ export class Samples extends pulumi.ComponentResource {
         super("istio-minikube:samples:Samples", name, {}, opts);
         for (const target of args.targets) {
             for (const sample of target.samples) {
-                const manifest = pulumi.all([args.release.sample(...SAMPLE_FILES[sample])]).apply(([file]) =>
+                const manifest = pulumi.all([args.release.sample(...SAMPLE_FILES[sample]), args.rootCertPem]).apply(([file, root]) =>
                     toManifest(
                         prepareSampleObjects(fs.readFileSync(file, "utf8"), {
                             namespace: target.namespace,
                             outputCertsDeployment: sample === "bookinfo" ? "productpage-v1" : undefined,
+                            podAnnotations: { [ROOT_CA_ANNOTATION]: rootFingerprint(base64(root)) },
                         }),
                     ),
                 );
@@ -63,6 +70,7 @@ export class Samples extends pulumi.ComponentResource {
                                 INJECT_CONFIG_FILE: files.injectConfigFile,
                                 INJECT_VALUES_FILE: files.injectValuesFile,
                                 MESH_CONFIG_FILE: files.meshConfigFile,
+                                KUBE_CONTEXT: args.kubeContext,
                             })),
                             // The injected manifest is long: keep it out of the console.
                             logging: "stderr",

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as path from "path";
+import { createHash } from "crypto";
 import { scriptCommand } from "./scripts";
 
 export const INJECTOR_WEBHOOK_NAME = "istio-sidecar-injector";
@@ -87,8 +88,11 @@ export interface SidecarInjectorArgs {
     rootCertPem: pulumi.Input<string>;
     /** istiod: serves /inject and writes the ConfigMaps read back here. */
     istiod: pulumi.Resource;
-    /** Changes that change what istiod injects (Istio version, chart values): read the files again. */
-    configVersion: pulumi.Input<string>;
+    /**
+     * What shapes the injector and mesh config (Istio version, istiod's chart values, the cluster): when
+     * it changes, the files are read again.
+     */
+    configInputs: pulumi.Input<Record<string, unknown>>;
     /** Folder for the local copies (per stack). */
     filesDir: string;
 }
@@ -131,7 +135,9 @@ export class SidecarInjector extends pulumi.ComponentResource {
                     INJECT_CONFIG_FILE: files.injectConfigFile,
                     INJECT_VALUES_FILE: files.injectValuesFile,
                     MESH_CONFIG_FILE: files.meshConfigFile,
-                    CONFIG_VERSION: args.configVersion,
+                    CONFIG_FINGERPRINT: pulumi.output(args.configInputs).apply((inputs) =>
+                        createHash("sha256").update(JSON.stringify(inputs)).digest("hex"),
+                    ),
                 },
             },
             { parent: this, dependsOn: [args.istiod] },

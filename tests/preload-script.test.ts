@@ -130,7 +130,9 @@ describe("image-preload.sh", () => {
         expect(loads[0]).toHaveLength(4);
         // The loaded file was the decompressed tar in a temp folder inside the archive folder, now gone.
         expect(path.dirname(path.dirname(file))).toBe(archiveDir);
-        expect(path.basename(file)).toBe("image.tar");
+        // Named after the image: minikube copies it to /var/lib/minikube/images/<name> on the node, where
+        // loads running side by side must not overwrite each other.
+        expect(path.basename(file)).toBe("docker.io+istio+pilot=1.30.3.tar");
         expect(fs.existsSync(file)).toBe(false);
         expect(fs.existsSync(path.join(bin.stateDir, "plain-tar"))).toBe(true);
         expect(fs.readFileSync(path.join(bin.stateDir, "loaded.tar")).equals(tar)).toBe(true);

@@ -8,7 +8,7 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 // (manifests/charts/base/files/crd-all.gen.yaml serves both at 1.30.3).
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { sidecarInjectorWebhooks, injectorFiles } from "../components/sidecarInjector";
-import { baseChartValues, istiodChartValues } from "../components/chartValues";
+import { baseChartValues, istiodChartValues, rootFingerprint } from "../components/chartValues";
 import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/sampleManifests";
 import { injectionLabels } from "../components/meshNamespaces";
 import { MTLS_MODES } from "../components/config";
@@ -63,7 +63,17 @@ describe("chart values", () => {
         expect(values.global).toMatchObject({ hub: "docker.io/istio", tag: version, imagePullPolicy: "IfNotPresent", operatorManageWebhooks: true });
         expect(`${values.global.hub}/pilot:${values.global.tag}`).toBe(controlPlaneImages(version).pilot);
         expect(values.base.validationCABundle).toBe(CA_BUNDLE);
-        expect(values.pilot.env).toEqual({ INJECTION_WEBHOOK_CONFIG_NAME: "" });
+        // istiod's caBundle patchers are off: the program is the one writer of every webhook's caBundle.
+        expect(values.pilot.env).toEqual({ INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "" });
+        // istiod serves with istiod-tls and trusts its ca.crt, never a root it published on an earlier boot.
+        expect(values.pilot.extraContainerArgs).toEqual([
+            "--tlsCertFile=/var/run/secrets/istiod/tls/tls.crt",
+            "--tlsKeyFile=/var/run/secrets/istiod/tls/tls.key",
+            "--caCertFile=/var/run/secrets/istiod/tls/ca.crt",
+        ]);
+        // A new root rolls istiod.
+        expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/root-ca-sha256": rootFingerprint(CA_BUNDLE) });
+        expect(rootFingerprint(CA_BUNDLE)).not.toBe(rootFingerprint(Buffer.from("another root").toString("base64")));
         expect(values.pilot.autoscaleEnabled).toBe(false);
     });
 

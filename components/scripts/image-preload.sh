@@ -29,9 +29,12 @@ else
 fi
 
 # minikube hands a plain tar to the node's runtime and does no decompression of its own
-# (minikube v1.38.1 pkg/minikube/machine/cache_images.go; cruntime LoadImage).
-xz -dc "$archive" >"$tmp/image.tar"
-minikube image load --profile="$MINIKUBE_PROFILE" "$tmp/image.tar" >&2
+# (minikube v1.38.1 pkg/minikube/machine/cache_images.go; cruntime LoadImage). It copies the file to
+# /var/lib/minikube/images/<file name> on the node, and the loads run side by side: each tar needs a
+# name of its own there.
+plain="$tmp/${IMAGE_ARCHIVE_FILE%.xz}"
+xz -dc "$archive" >"$plain"
+minikube image load --profile="$MINIKUBE_PROFILE" "$plain" >&2
 
 # `image load` exits 0 even when nothing was loaded (DoLoadImages: "not considered a failure"), so look.
 # The runtime may list the image fully qualified or in Docker's short form.

@@ -42,7 +42,12 @@ fi
 
 expected=$(awk 'NR == 1 { print tolower($1) }' "$work/archive.sha256")
 [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "the checksum file for Istio $version does not start with a sha256 (got '$expected')"
-actual=$(sha256sum "$archive" | awk '{ print $1 }')
+# sha256sum on Linux; macOS has shasum.
+if command -v sha256sum >/dev/null 2>&1; then
+    actual=$(sha256sum "$archive" | awk '{ print $1 }')
+else
+    actual=$(shasum -a 256 "$archive" | awk '{ print $1 }')
+fi
 if [ "$actual" != "$expected" ]; then
     die "checksum mismatch for Istio $version: expected $expected, got $actual; the archive is damaged or not the published one"
 fi

@@ -21,7 +21,8 @@ how_to_get() {
         vfkit) echo "vfkit for the vfkit driver: 'brew install vfkit'" ;;
         curl | tar) echo "$1, from your system's package manager" ;;
         xz) echo "xz: 'sudo apt install xz-utils' or 'brew install xz'" ;;
-        sha256sum) echo "sha256sum (GNU coreutils): 'sudo apt install coreutils' or 'brew install coreutils'" ;;
+        sha256sum) echo "sha256sum (GNU coreutils): 'sudo apt install coreutils'" ;;
+        shasum) echo "shasum, which comes with macOS (perl)" ;;
         *) return 1 ;;
     esac
 }
