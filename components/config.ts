@@ -122,7 +122,8 @@ export interface Environment {
 }
 
 export function defaultEnvironment(): Environment {
-    return { homeDir: os.homedir(), projectDir: process.cwd() };
+    // HOME first, as os.homedir() itself does on Linux and macOS; read here so a caller's HOME counts.
+    return { homeDir: process.env.HOME || os.homedir(), projectDir: process.cwd() };
 }
 
 /**

@@ -34,6 +34,8 @@ export class IstioRelease extends pulumi.ComponentResource {
     /** The unpacked `istio-<version>` folder. */
     readonly releaseDir: pulumi.Output<string>;
     private readonly unpackUrn: pulumi.Output<string>;
+    /** Where the script unpacks this version (components/scripts/istio-release.sh release_dir). */
+    private readonly expectedDir: string;
 
     constructor(name: string, args: IstioReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:istio:IstioRelease", name, {}, opts);
@@ -56,14 +58,22 @@ export class IstioRelease extends pulumi.ComponentResource {
         );
         this.releaseDir = unpack.stdout.apply((dir) => dir.trim());
         this.unpackUrn = unpack.urn;
+        this.expectedDir = path.join(args.cacheDir, `istio-${args.version}`);
         this.registerOutputs({ version: this.version, releaseDir: this.releaseDir });
     }
 
     /**
-     * A path inside the release. Resolving it checks that the cache is still there: a folder removed by
-     * hand after `pulumi up` would otherwise surface as a puzzling Helm error.
+     * A path inside the release. When the release is unpacked already (another stack, an earlier run),
+     * the path is known now, so even a preview renders the charts from it; it still waits for the unpack
+     * command, through its URN. Otherwise it is known once `pulumi up` has unpacked the release, so a
+     * preview on a fresh machine reads nothing. Resolving it checks that the cache is still there: a
+     * folder removed by hand after `pulumi up` would otherwise surface as a puzzling Helm error.
      */
     path(...parts: string[]): pulumi.Output<string> {
+        const known = path.join(this.expectedDir, ...parts);
+        if (fs.existsSync(path.join(this.expectedDir, ".istio-minikube-complete")) && fs.existsSync(known)) {
+            return this.unpackUrn.apply(() => known);
+        }
         return pulumi.all([this.releaseDir, this.unpackUrn]).apply(([dir, urn]) => {
             const full = path.join(dir, ...parts);
             if (!fs.existsSync(full)) {

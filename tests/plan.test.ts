@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { byName, ofType, planFor, providerOf, PROJECT_DIR } from "./helpers/plan";
+import { byName, ofType, PLAN_HOME, planFor, providerOf, PROJECT_DIR } from "./helpers/plan";
 import type { Plan } from "../scripts/offline-plan";
 
 jest.setTimeout(120_000);
@@ -147,6 +147,23 @@ describe("offline plan options", () => {
         const provider = ofType(plan, "pulumi:providers:kubernetes");
         expect(provider).toHaveLength(1);
         expect(provider[0].inputs).toMatchObject({ context: "my-cluster" });
+    });
+
+    test("with the release already unpacked, charts render from its known path and still wait for the unpack", async () => {
+        const release = path.join(PLAN_HOME, ".cache", "istio-minikube", "releases", "istio-1.29.6");
+        fs.mkdirSync(path.join(release, "manifests", "charts", "base"), { recursive: true });
+        fs.mkdirSync(path.join(release, "manifests", "charts", "istio-control", "istio-discovery"), { recursive: true });
+        fs.writeFileSync(path.join(release, ".istio-minikube-complete"), "sha\n");
+        try {
+            const plan = await planFor("dev", ["istio.version=1.29.6"]);
+            const unpack = byName(plan, "istio-release-unpack").urn;
+            expect(byName(plan, "istio-base").inputs.chart).toBe(path.join(release, "manifests", "charts", "base"));
+            expect(byName(plan, "istiod").inputs.chart).toBe(path.join(release, "manifests", "charts", "istio-control", "istio-discovery"));
+            expect(byName(plan, "istio-base").dependsOn).toContain(unpack);
+            expect(byName(plan, "istiod").dependsOn).toContain(unpack);
+        } finally {
+            fs.rmSync(release, { recursive: true, force: true });
+        }
     });
 
     test("--config istio.mtls=PERMISSIVE changes the mode, and the checks follow", async () => {

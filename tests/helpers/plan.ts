@@ -1,11 +1,17 @@
 // Runs the offline plan inside jest: each evaluation gets a fresh module registry and a fresh Pulumi
 // runtime store (the runtime keeps one global store per process: @pulumi/pulumi runtime/state.js).
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import type { Plan, PlannedResource } from "../../scripts/offline-plan";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
+/** A home of its own, so a release or image cache on this machine cannot change what the plan shows. */
+export const PLAN_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "plan-home-"));
+
 export async function planFor(stack: string, config: string[] = []): Promise<Plan> {
+    process.env.HOME = PLAN_HOME;
     // resetModules, not isolateModules: the harness requires the SDK and index.ts lazily, after the
     // isolation callback would have ended.
     jest.resetModules();
