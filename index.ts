@@ -9,12 +9,11 @@ import { ImagePreload } from "./components/imagePreload";
 import { MeshCertificates } from "./components/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPlane";
 import { SidecarInjector } from "./components/sidecarInjector";
-import { MeshNamespaces } from "./components/meshNamespaces";
+import { MeshNamespaces, namespacePlan } from "./components/meshNamespaces";
 import { Samples, SampleTarget } from "./components/samples";
-import { Verification, bookinfoNamespaceOf, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
+import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
 import { injectorValues } from "./components/chartValues";
-import { OUTSIDE_MESH_NAMESPACE, SampleName } from "./components/config";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 if (process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1") runPreflight(settings);
@@ -32,15 +31,14 @@ const release = new IstioRelease("istio-release", {
 });
 
 const istioImages = controlPlaneImages(settings.istio.version);
-// The plain-text client outside the mesh runs the sleep sample (curl), for the bookinfo checks.
-const outsideMeshSamples: SampleName[] = bookinfoNamespaceOf(settings) ? ["sleep"] : [];
+const plannedNamespaces = namespacePlan(settings);
 const preload =
     cluster instanceof MinikubeCluster && settings.images.preload
         ? new ImagePreload("preload", {
               images: [
                   istioImages.pilot,
                   istioImages.proxy,
-                  ...[...settings.samples, ...outsideMeshSamples].flatMap((sample) => sampleImages(settings.istio.version, sample)),
+                  ...plannedNamespaces.flatMap((ns) => ns.samples.flatMap((sample) => sampleImages(settings.istio.version, sample))),
                   ...settings.images.extra,
               ],
               archiveDir: settings.images.archiveDir,
@@ -77,19 +75,11 @@ const injector = new SidecarInjector("sidecar-injector", {
 
 const namespaces = new MeshNamespaces("namespaces", {
     provider,
-    auto: settings.injection.auto,
-    manual: settings.injection.manual,
-    outsideMesh: outsideMeshSamples.length > 0,
+    namespaces: plannedNamespaces,
     injector: injector.webhook,
 });
 
-const targets: SampleTarget[] = [
-    ...settings.injection.auto.map((namespace): SampleTarget => ({ namespace, injection: "auto", samples: settings.samples, ready: namespaces.ready.get(namespace)! })),
-    ...settings.injection.manual.map((namespace): SampleTarget => ({ namespace, injection: "manual", samples: settings.samples, ready: namespaces.ready.get(namespace)! })),
-    ...(outsideMeshSamples.length > 0
-        ? [{ namespace: OUTSIDE_MESH_NAMESPACE, injection: "none" as const, samples: outsideMeshSamples, ready: namespaces.ready.get(OUTSIDE_MESH_NAMESPACE)! }]
-        : []),
-];
+const targets: SampleTarget[] = plannedNamespaces.map((ns) => ({ ...ns, ready: namespaces.ready.get(ns.namespace)! }));
 const samples = new Samples("samples", {
     provider,
     kubeContext: kubeContextName,

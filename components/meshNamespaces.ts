@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { INJECTION_LABEL } from "./sidecarInjector";
-import { OUTSIDE_MESH_NAMESPACE } from "./config";
+import { OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "./config";
 
 /** Namespaces every cluster has; the program labels them but never owns (or deletes) them. */
 export const PREEXISTING_NAMESPACES = ["default"] as const;
@@ -13,12 +13,30 @@ export function injectionLabels(mode: InjectionMode): Record<string, string> {
     return { [INJECTION_LABEL]: mode === "auto" ? "enabled" : "disabled" };
 }
 
+/** One namespace of the stack: how its workloads get the sidecar, and which samples run there. */
+export interface NamespacePlan {
+    namespace: string;
+    injection: InjectionMode;
+    samples: SampleName[];
+}
+
+/**
+ * The stack's namespaces, in order: auto, then manual, each with every configured sample; then, when
+ * bookinfo runs in the mesh, `outside-mesh` with the sleep sample (curl) as the plain-text client.
+ */
+export function namespacePlan(settings: StackSettings): NamespacePlan[] {
+    const mesh = [
+        ...settings.injection.auto.map((namespace): NamespacePlan => ({ namespace, injection: "auto", samples: settings.samples })),
+        ...settings.injection.manual.map((namespace): NamespacePlan => ({ namespace, injection: "manual", samples: settings.samples })),
+    ];
+    const outside: NamespacePlan[] =
+        mesh.length > 0 && settings.samples.includes("bookinfo") ? [{ namespace: OUTSIDE_MESH_NAMESPACE, injection: "none", samples: ["sleep"] }] : [];
+    return [...mesh, ...outside];
+}
+
 export interface MeshNamespacesArgs {
     provider: k8s.Provider;
-    auto: string[];
-    manual: string[];
-    /** Also make the namespace outside the mesh, for the plain-text client. */
-    outsideMesh: boolean;
+    namespaces: NamespacePlan[];
     /** The injector webhook: labelling a namespace for injection before it exists makes no sense. */
     injector: pulumi.Resource;
 }
@@ -35,12 +53,7 @@ export class MeshNamespaces extends pulumi.ComponentResource {
 
     constructor(name: string, args: MeshNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:mesh:MeshNamespaces", name, {}, opts);
-        const entries: [string, InjectionMode][] = [
-            ...args.auto.map((ns): [string, InjectionMode] => [ns, "auto"]),
-            ...args.manual.map((ns): [string, InjectionMode] => [ns, "manual"]),
-            ...(args.outsideMesh ? [[OUTSIDE_MESH_NAMESPACE, "none"] as [string, InjectionMode]] : []),
-        ];
-        for (const [ns, mode] of entries) {
+        for (const { namespace: ns, injection: mode } of args.namespaces) {
             const metadata = { name: ns, labels: injectionLabels(mode) };
             const resourceOpts = { parent: this, provider: args.provider, dependsOn: [args.injector] };
             const resource = (PREEXISTING_NAMESPACES as readonly string[]).includes(ns)
@@ -48,6 +61,6 @@ export class MeshNamespaces extends pulumi.ComponentResource {
                 : new k8s.core.v1.Namespace(ns, { metadata }, resourceOpts);
             this.ready.set(ns, resource);
         }
-        this.registerOutputs({ namespaces: entries.map(([ns, mode]) => ({ name: ns, injection: mode })) });
+        this.registerOutputs({ namespaces: args.namespaces.map(({ namespace, injection }) => ({ name: namespace, injection })) });
     }
 }

@@ -5,15 +5,13 @@ import * as command from "@pulumi/command";
 import { SampleName } from "./config";
 import { IstioRelease } from "./istioRelease";
 import { InjectorFiles } from "./sidecarInjector";
+import { NamespacePlan } from "./meshNamespaces";
 import { SAMPLE_FILES, prepareSampleObjects, toManifest } from "./sampleManifests";
 import { scriptCommand } from "./scripts";
 import { ROOT_CA_ANNOTATION, rootFingerprint } from "./chartValues";
 import { base64 } from "./istioControlPlane";
 
-export interface SampleTarget {
-    namespace: string;
-    injection: "auto" | "manual" | "none";
-    samples: SampleName[];
+export interface SampleTarget extends NamespacePlan {
     /** The namespace (or its label patch): workloads wait for it. */
     ready: pulumi.Resource;
 }

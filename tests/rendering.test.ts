@@ -161,3 +161,27 @@ describe("release and images", () => {
         expect(injectorFiles("/x")).toEqual({ injectConfigFile: "/x/inject-config.yaml", injectValuesFile: "/x/inject-values.json", meshConfigFile: "/x/mesh-config.yaml" });
     });
 });
+
+describe("the stack's namespaces", () => {
+    const { namespacePlan } = require("../components/meshNamespaces") as typeof import("../components/meshNamespaces");
+    const { parseSettings } = require("../components/config") as typeof import("../components/config");
+    const settingsWith = (config: Record<string, unknown>) =>
+        parseSettings(
+            Object.fromEntries(Object.entries(config).map(([k, v]) => [`istio-minikube:${k}`, JSON.stringify(v)])),
+            "t",
+            { homeDir: "/home/u", projectDir: "/p" },
+        );
+
+    test("auto then manual with every sample, then outside-mesh with curl for the bookinfo checks", () => {
+        expect(namespacePlan(settingsWith({ injection: { auto: ["a"], manual: ["m"] } }))).toEqual([
+            { namespace: "a", injection: "auto", samples: ["sleep", "bookinfo"] },
+            { namespace: "m", injection: "manual", samples: ["sleep", "bookinfo"] },
+            { namespace: "outside-mesh", injection: "none", samples: ["sleep"] },
+        ]);
+    });
+
+    test("no outside-mesh client without bookinfo, or without a mesh namespace", () => {
+        expect(namespacePlan(settingsWith({ samples: ["sleep"] })).map((n) => n.namespace)).toEqual(["default"]);
+        expect(namespacePlan(settingsWith({ injection: { auto: [], manual: [] } }))).toEqual([]);
+    });
+});
