@@ -124,24 +124,24 @@ function isSecretWrapper(value: unknown): value is { value: unknown } {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
-/** Replaces every secret with "[secret]" and every unknown with "[unknown]"; leaves the rest as it is. */
-export function redact(value: unknown): unknown {
-    if (isSecretWrapper(value)) return SECRET;
-    if (value === UNKNOWN_SENTINEL) return UNKNOWN;
-    if (Array.isArray(value)) return value.map(redact);
+/** Copies a deserialized property value, giving each secret wrapper and each other leaf to a function. */
+function mapValue(value: unknown, onSecret: (inner: unknown) => unknown, onLeaf: (leaf: unknown) => unknown): unknown {
+    if (isSecretWrapper(value)) return onSecret(value.value);
+    if (Array.isArray(value)) return value.map((v) => mapValue(v, onSecret, onLeaf));
     if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapValue(v, onSecret, onLeaf)]));
     }
-    return value;
+    return onLeaf(value);
 }
 
+/** Replaces every secret with "[secret]" and every unknown with "[unknown]"; leaves the rest as it is. */
+export function redact(value: unknown): unknown {
+    return mapValue(value, () => SECRET, (leaf) => (leaf === UNKNOWN_SENTINEL ? UNKNOWN : leaf));
+}
+
+/** The plain values, as a dynamic provider's `create` receives them. */
 function unwrapSecrets(value: unknown): unknown {
-    if (isSecretWrapper(value)) return unwrapSecrets(value.value);
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-    }
-    return value;
+    return mapValue(value, unwrapSecrets, (leaf) => leaf);
 }
 
 function summarizeDynamicProvider(inputs: Record<string, unknown>): Record<string, unknown> {
