@@ -19,12 +19,21 @@ export const dnsLabel: Check = (value) =>
 // minikube's own rule (pkg/minikube/config/profile.go ProfileNameValid, v1.38.1): dot-separated labels of
 // letters, digits and '-', each starting and ending with a letter or digit, at least 2 characters. minikube
 // sets no maximum; we cap at 63 so container, VM and libvirt network names (`mk-<profile>`) stay valid.
-export const minikubeProfile: Check = (value) =>
-    /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])$/.test(value) &&
-    value.length >= 2 &&
-    value.length <= 63
-        ? undefined
-        : "a minikube profile name: 2 to 63 letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit";
+const MINIKUBE_PROFILE_PATTERN = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])$/;
+
+// Names minikube refuses as profiles, compared case-insensitively (pkg/minikube/config/profile.go keywords,
+// ProfileNameInReservedKeywords, checked by cmd/minikube/cmd/start.go validateProfileName).
+export const MINIKUBE_RESERVED_PROFILES = ["start", "stop", "status", "delete", "config", "open", "profile", "addons", "cache", "logs"] as const;
+
+export const minikubeProfile: Check = (value) => {
+    if (!(MINIKUBE_PROFILE_PATTERN.test(value) && value.length >= 2 && value.length <= 63)) {
+        return "a minikube profile name: 2 to 63 letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit";
+    }
+    if ((MINIKUBE_RESERVED_PROFILES as readonly string[]).includes(value.toLowerCase())) {
+        return `a minikube profile name other than minikube's own words (${MINIKUBE_RESERVED_PROFILES.join(", ")})`;
+    }
+    return undefined;
+};
 
 /** Context names from other tools look like `gke_p_z_c`, `arn:aws:eks:r:a:cluster/c` or `user@cluster`. */
 export const kubeContext: Check = (value) =>

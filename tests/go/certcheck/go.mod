@@ -1,0 +1,3 @@
+module istio-minikube/tests/certcheck
+
+go 1.22
