@@ -1,11 +1,16 @@
+import { execFileSync } from "child_process";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { MinikubeSettings } from "./config";
-import { scriptCommand } from "./scripts";
+import { SCRIPTS_DIR, scriptCommand } from "./scripts";
+import { kubernetesProvider } from "./kubernetesProvider";
 
 export interface MinikubeClusterArgs {
     settings: MinikubeSettings;
+    /** Adopt objects that already exist instead of failing on them (pulumi-kubernetes 4.29+ fails by default). */
+    upsertExistingObjects?: boolean;
 }
 
 /** The environment the minikube scripts read; every setting, and nothing else. */
@@ -36,16 +41,73 @@ export function clusterReplacementTriggers(settings: MinikubeSettings): string[]
     ];
 }
 
+export type ProfileState = "running" | "stale" | "stopped" | "missing" | "unavailable";
+
+/** Asks minikube how the profile is (components/scripts/minikube-state.sh); the program does so on every run. */
+export function profileState(profile: string, projectDir: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): ProfileState {
+    const out = execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-state.sh")], {
+        env: { ...env, MINIKUBE_PROFILE: profile },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
+    if (!["running", "stale", "stopped", "missing", "unavailable"].includes(out)) {
+        throw new pulumi.RunError(`minikube-state.sh printed ${JSON.stringify(out)} for profile ${profile}`);
+    }
+    return out as ProfileState;
+}
+
+/**
+ * Before anything is registered: a profile this stack made that is stopped (a reboot, `minikube stop`) is
+ * started again by `pulumi up`, and a running one whose kubeconfig context is stale (the docker driver
+ * publishes the API server on a new host port at every start) gets its context refreshed, both through
+ * minikube-start.sh with the stack's settings. `pulumi preview` changes nothing and says what `up` will do.
+ * A missing profile is left to the start command (a first `up`, or a profile deleted by hand).
+ */
+export function bringUpExistingProfile(
+    settings: MinikubeSettings,
+    opts: { dryRun: boolean; projectDir?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void },
+): ProfileState {
+    const projectDir = opts.projectDir ?? process.cwd();
+    const env = opts.env ?? process.env;
+    const state = profileState(settings.profile, projectDir, env);
+    if (state !== "stopped" && state !== "stale") return state;
+    if (opts.dryRun) {
+        (opts.warn ?? pulumi.log.warn)(
+            state === "stopped"
+                ? `minikube profile '${settings.profile}' is stopped: 'pulumi up' starts it first. Until then this preview cannot reach the cluster.`
+                : `minikube profile '${settings.profile}' runs, but its kubeconfig context is stale: 'pulumi up' refreshes it (or run 'minikube update-context -p ${settings.profile}').`,
+        );
+        return state;
+    }
+    try {
+        execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-start.sh")], {
+            env: { ...env, ...minikubeEnvironment(settings) },
+            encoding: "utf8",
+            // minikube's progress goes to the console as it comes; nothing on stdout is expected.
+            stdio: ["ignore", "ignore", "inherit"],
+        });
+    } catch {
+        throw new pulumi.RunError(
+            `could not start the stopped minikube profile '${settings.profile}' (see minikube's output above); ` +
+                `start it by hand with 'minikube start -p ${settings.profile}' and run 'pulumi up' again`,
+        );
+    }
+    return "running";
+}
+
 /**
  * One minikube profile: started by `pulumi up`, deleted by `pulumi destroy`, replaced (delete first) when a
  * setting minikube cannot change in place changes. Gives the one Kubernetes provider the stack uses.
+ *
+ * The provider is bound to the profile's kubeconfig context, the one minikube writes and keeps current
+ * at every start (pkg/minikube/node/start.go setupKubeconfig), and reads it when it runs: no address, port or
+ * key is kept in state, so a restart on a new port changes nothing in the stack. Its clusterIdentifier
+ * (profile + the start command's id) is what replaces it, and every object through it, for a new cluster.
  */
 export class MinikubeCluster extends pulumi.ComponentResource {
     readonly profile: string;
     /** The start command: anything that talks to minikube directly waits for it. */
     readonly started: command.local.Command;
-    /** Self-contained kubeconfig of the profile; secret. */
-    readonly kubeconfig: pulumi.Output<string>;
     readonly provider: k8s.Provider;
     /** Changes exactly when the cluster is created anew: what reads the cluster re-reads then. */
     readonly clusterIdentity: pulumi.Output<string>;
@@ -67,37 +129,22 @@ export class MinikubeCluster extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
 
-        const kubeconfig = new command.local.Command(
-            `${name}-kubeconfig`,
-            {
-                create: scriptCommand("minikube-kubeconfig.sh"),
-                environment: { MINIKUBE_PROFILE: settings.profile },
-                // A new cluster (new id) means new certificates and address: read again.
-                triggers: [this.started.id],
-                // The kubeconfig holds the client key: never echo stdout to the console, and never hand
-                // the previous one to a re-run through PULUMI_COMMAND_STDOUT.
-                logging: "stderr",
-                addPreviousOutputInEnv: false,
-            },
-            { parent: this, dependsOn: [this.started], additionalSecretOutputs: ["stdout"] },
-        );
-        this.kubeconfig = pulumi.secret(kubeconfig.stdout);
-
-        this.provider = new k8s.Provider(
+        this.clusterIdentity = pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`;
+        this.provider = kubernetesProvider(
             name,
             {
-                kubeconfig: this.kubeconfig,
-                // The provider is replaced (and with it every Kubernetes resource) only when this changes:
-                // for a new cluster, not for a restart on a new API port (pulumi-kubernetes provider.go DiffConfig).
-                clusterIdentifier: pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`,
+                // minikube names the context after the profile (pkg/minikube/kubeconfig/settings.go PopulateFromSettings).
+                context: settings.profile,
+                // The provider is replaced only when this changes (pulumi-kubernetes provider.go DiffConfig).
+                clusterIdentifier: this.clusterIdentity,
                 // No deleteUnreachable here: stored in the provider's config it would also drop every
                 // object from state on a refresh while minikube is stopped (pulumi-kubernetes provider.go
                 // Read). `npm run destroy` sets PULUMI_K8S_DELETE_UNREACHABLE for destroy alone.
+                ...(args.upsertExistingObjects ? { upsertExistingObjects: true } : {}),
             },
-            { parent: this },
+            { parent: this, dependsOn: [this.started] },
         );
 
-        this.clusterIdentity = pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`;
         this.registerOutputs({ profile: this.profile, provider: this.provider });
     }
 }

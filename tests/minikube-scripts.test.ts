@@ -12,7 +12,7 @@ const REPO = path.resolve(__dirname, "..");
 const SCRIPTS = path.join(REPO, "components", "scripts");
 const START = path.join(SCRIPTS, "minikube-start.sh");
 const DELETE = path.join(SCRIPTS, "minikube-delete.sh");
-const KUBECONFIG = path.join(SCRIPTS, "minikube-kubeconfig.sh");
+const STATE = path.join(SCRIPTS, "minikube-state.sh");
 
 const SETTINGS: MinikubeSettings = {
     profile: "istio-test",
@@ -183,39 +183,6 @@ describe("minikube-delete.sh", () => {
     });
 });
 
-describe("minikube-kubeconfig.sh", () => {
-    const KUBECONFIG_TEXT =
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi==\n    server: https://192.168.39.2:8443\n" +
-        "  name: istio-test\nkind: Config\nusers:\n- name: istio-test\n  user:\n    client-key-data: \"a b\\tc $HOME `x`\"\n\n\n";
-
-    test("prints kubectl's minified, flattened, raw view of the profile's context, unchanged", () => {
-        bin = createFakeBin({ kubectl: `cat "$FAKE_STATE/kubeconfig"` });
-        fs.writeFileSync(path.join(bin.stateDir, "kubeconfig"), KUBECONFIG_TEXT);
-        const result = run(KUBECONFIG);
-        expect(result.code).toBe(0);
-        expect(result.calls).toEqual([
-            { tool: "kubectl", args: ["config", "view", "--raw", "--flatten", "--minify", "--context=istio-test"] },
-        ]);
-        expect(result.stdout).toBe(KUBECONFIG_TEXT);
-    });
-
-    test("a failing kubectl fails the script", () => {
-        bin = createFakeBin({ kubectl: `echo 'error: context "istio-test" does not exist' >&2; exit 1` });
-        const result = run(KUBECONFIG);
-        expect(result.code).not.toBe(0);
-        expect(result.stderr).toContain("does not exist");
-    });
-
-    test("without MINIKUBE_PROFILE: fails, names the variable, runs nothing", () => {
-        bin = createFakeBin({ kubectl: "echo should-not-run" });
-        const result = runScript(KUBECONFIG, { fakeBin: bin, env: { MINIKUBE_PROFILE: "" } });
-        expect(result.code).not.toBe(0);
-        expect(result.stderr).toContain("MINIKUBE_PROFILE is not set");
-        expect(result.stdout).toBe("");
-        expect(result.calls).toEqual([]);
-    });
-});
-
 describe("hostile values reach the tools as literal arguments", () => {
     let marker: string;
     beforeEach(() => {
@@ -246,10 +213,9 @@ describe("hostile values reach the tools as literal arguments", () => {
             const del = run(DELETE, settings);
             expect(del.calls).toEqual([statusCall(profile)]);
 
-            const kubeconfig = run(KUBECONFIG, settings);
-            expect(kubeconfig.calls).toEqual([
-                { tool: "kubectl", args: ["config", "view", "--raw", "--flatten", "--minify", `--context=${profile}`] },
-            ]);
+            const state = run(STATE, settings);
+            expect(state.calls).toEqual([statusCall(profile)]);
+            expect(state.stdout).toBe("missing\n");
         }
         expect(fs.readdirSync(marker)).toEqual([]);
     });
@@ -294,7 +260,7 @@ describe("shellcheck", () => {
     })(SCRIPTS).sort();
 
     test("finds the scripts", () => {
-        for (const name of ["lib.sh", "minikube-start.sh", "minikube-delete.sh", "minikube-kubeconfig.sh", "preflight.sh"]) {
+        for (const name of ["lib.sh", "minikube-start.sh", "minikube-delete.sh", "minikube-state.sh", "preflight.sh"]) {
             expect(scripts).toContain(path.join("components", "scripts", name));
         }
     });
