@@ -1,0 +1,120 @@
+// Before a first `pulumi up`: is another Istio already in this cluster? Since @pulumi/kubernetes 4.29,
+// creating an object that exists fails with AlreadyExists (CHANGELOG 4.29.0, #2926), so an install left by
+// istioctl, Helm or an earlier stack would stop the update half-way, on Istio's CRDs or istio-system.
+// The program looks first and refuses with the list, unless the stack opts in to adopting them
+// (config `upsertExistingObjects`, the provider's upsertExistingObjects).
+import { createHash } from "crypto";
+import { execFileSync } from "child_process";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Label on the istio-system namespace this stack creates: it tells the stack's own install from another. */
+export const OWNER_LABEL = "istio-minikube/stack";
+
+/** A label value (at most 63 of [A-Za-z0-9_.-], alphanumeric at both ends) naming the project and stack. */
+export function ownerLabelValue(project: string, stack: string): string {
+    const plain = `${project}.${stack}`;
+    if (/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(plain)) return plain;
+    return `${project}.${createHash("sha256").update(stack).digest("hex").slice(0, 16)}`;
+}
+
+/** Cluster-wide objects of Istio 1.30.3's base and istiod charts for revision default in istio-system. */
+export const ISTIO_WEBHOOKS = {
+    mutating: ["istio-sidecar-injector"],
+    // base templates/defaultrevision-validatingwebhookconfiguration.yaml; istio-discovery
+    // templates/validatingwebhookconfiguration.yaml (istio-validator-<istioNamespace>).
+    validating: ["istiod-default-validator", "istio-validator-istio-system"],
+};
+
+export type Kubectl = (args: string[]) => string;
+
+/** kubectl against one context, arguments as an argv (never a shell string), bounded in time. */
+export function kubectlFor(context: string, env: NodeJS.ProcessEnv = process.env): Kubectl {
+    return (args) =>
+        execFileSync("kubectl", [`--context=${context}`, "--request-timeout=15s", ...args], {
+            env,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 60_000,
+        });
+}
+
+export type ExistingIstio =
+    | { status: "ours" }
+    | { status: "clear" }
+    | { status: "in-the-way"; objects: string[] }
+    | { status: "unreachable"; reason: string };
+
+const names = (output: string) => output.split("\n").map((line) => line.trim()).filter(Boolean);
+
+/**
+ * What Istio objects the cluster already holds, unless istio-system is this stack's own (it carries the
+ * owner label): CRDs of the *.istio.io groups, the istio-system namespace, Istio's webhook configurations.
+ */
+export function findExistingIstio(kubectl: Kubectl, owner: string): ExistingIstio {
+    let ownNamespace: string[];
+    try {
+        ownNamespace = names(kubectl(["get", "namespaces", "--selector", `${OWNER_LABEL}=${owner}`, "--field-selector", "metadata.name=istio-system", "--output=name"]));
+    } catch (err) {
+        return { status: "unreachable", reason: firstLine(err) };
+    }
+    if (ownNamespace.length > 0) return { status: "ours" };
+    try {
+        const crds = names(kubectl(["get", "customresourcedefinitions", "--output=name"])).filter((n) => /\.istio\.io$/.test(n));
+        const namespace = names(kubectl(["get", "namespaces", "--field-selector", "metadata.name=istio-system", "--output=name"]));
+        const mutating = names(kubectl(["get", "mutatingwebhookconfigurations", "--output=name"])).filter((n) =>
+            ISTIO_WEBHOOKS.mutating.includes(n.split("/")[1]),
+        );
+        const validating = names(kubectl(["get", "validatingwebhookconfigurations", "--output=name"])).filter((n) =>
+            ISTIO_WEBHOOKS.validating.includes(n.split("/")[1]),
+        );
+        const objects = [...namespace, ...mutating, ...validating, ...crds];
+        return objects.length > 0 ? { status: "in-the-way", objects } : { status: "clear" };
+    } catch (err) {
+        return { status: "unreachable", reason: firstLine(err) };
+    }
+}
+
+function firstLine(err: unknown): string {
+    const failed = err as { stderr?: string; message?: string };
+    return (failed.stderr || failed.message || String(err)).trim().split("\n")[0];
+}
+
+/** The refusal: what is in the way, and the two ways out. */
+export function inTheWayMessage(context: string, objects: string[], stack: string): string {
+    const shown = objects.slice(0, 12).map((o) => `  - ${o}`);
+    if (objects.length > shown.length) shown.push(`  - ... and ${objects.length - shown.length} more`);
+    return [
+        `The cluster of context '${context}' already has Istio objects this stack did not create (nothing was changed):`,
+        ...shown,
+        "Either remove that Istio first (for example 'istioctl uninstall --purge -y', then delete the istio-system namespace and the *.istio.io CRDs),",
+        `or let this stack adopt and overwrite them: 'pulumi config set upsertExistingObjects true --stack ${stack}'.`,
+        "Istio's CRDs stay in the cluster after 'pulumi destroy' (they are marked helm.sh/resource-policy: keep), so a stack",
+        "deployed again into the same cluster needs the second way too.",
+    ].join("\n");
+}
+
+export interface ForeignIstioCheck {
+    context: string;
+    owner: string;
+    stack: string;
+    dryRun: boolean;
+    kubectl?: Kubectl;
+    warn?: (message: string) => void;
+}
+
+/**
+ * Stops the program, before anything is registered, when the cluster holds an Istio this stack did not
+ * install. A cluster that does not answer is only a warning: the provider reports it with its own error.
+ */
+export function refuseForeignIstio(check: ForeignIstioCheck): ExistingIstio {
+    const kubectl = check.kubectl ?? kubectlFor(check.context);
+    const found = findExistingIstio(kubectl, check.owner);
+    const warn = check.warn ?? ((m: string) => pulumi.log.warn(m));
+    if (found.status === "in-the-way") {
+        throw new pulumi.RunError(inTheWayMessage(check.context, found.objects, check.stack));
+    }
+    if (found.status === "unreachable") {
+        warn(`Could not look for an existing Istio in context '${check.context}' (${found.reason}); ${check.dryRun ? "this preview" : "this update"} goes on without that check.`);
+    }
+    return found;
+}

@@ -1,0 +1,160 @@
+// Issue 9, item 6: a cluster that already holds an Istio (istioctl, Helm, another stack, or the CRDs an
+// earlier destroy left) is refused before the first change, with the list of what is in the way, unless
+// the stack opts in to adopting it (upsertExistingObjects). kubectl is a fake on PATH that answers from
+// files, the way a cluster with or without those objects would.
+import * as fs from "fs";
+import * as path from "path";
+import { createFakeBin, FakeBin } from "./helpers/fakeBin";
+import { byName, planFor, providerOf } from "./helpers/plan";
+import { findExistingIstio, kubectlFor, ownerLabelValue, OWNER_LABEL, refuseForeignIstio } from "../components/existingIstio";
+import { parseSettings } from "../components/config";
+
+jest.setTimeout(120_000);
+
+/**
+ * A kubectl that prints, for `get KIND`, the file $FAKE_STATE/KIND (names, one per line); for the owner
+ * selector on namespaces, $FAKE_STATE/owned-namespaces. $FAKE_STATE/down makes every call fail like an
+ * unreachable server.
+ */
+const KUBECTL = `[ -e "$FAKE_STATE/down" ] && { echo 'Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused' >&2; exit 1; }
+kind=$4
+selector=""
+for arg in "$@"; do case "$prev" in --selector) selector=$arg ;; esac; prev=$arg; done
+if [ "$kind" = namespaces ] && [ -n "$selector" ]; then
+    [ "$selector" = "$(cat "$FAKE_STATE/owner" 2>/dev/null)" ] && cat "$FAKE_STATE/owned-namespaces" 2>/dev/null
+    exit 0
+fi
+cat "$FAKE_STATE/$kind" 2>/dev/null
+exit 0`;
+
+let bin: FakeBin;
+const savedPath = process.env.PATH;
+beforeEach(() => {
+    bin = createFakeBin({ kubectl: KUBECTL });
+    process.env.PATH = `${bin.dir}:${savedPath}`;
+});
+afterEach(() => {
+    process.env.PATH = savedPath;
+    bin.cleanup();
+});
+
+const cluster = (objects: Record<string, string[]>) => {
+    for (const [kind, names] of Object.entries(objects)) fs.writeFileSync(path.join(bin.stateDir, kind), names.map((n) => `${n}\n`).join(""));
+};
+const OWNER = ownerLabelValue("istio-minikube", "cluster");
+const kubectl = () => kubectlFor("my-cluster", { PATH: process.env.PATH });
+
+describe("findExistingIstio", () => {
+    test("an empty cluster is clear; every look-up is pinned to the context and bounded in time", () => {
+        cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io"], namespaces: [] });
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "clear" });
+        const calls = bin.callsOf("kubectl");
+        expect(calls).toHaveLength(5);
+        for (const args of calls) expect(args.slice(0, 2)).toEqual(["--context=my-cluster", "--request-timeout=15s"]);
+        expect(calls[0]).toEqual([
+            "--context=my-cluster",
+            "--request-timeout=15s",
+            "get",
+            "namespaces",
+            "--selector",
+            `${OWNER_LABEL}=${OWNER}`,
+            "--field-selector",
+            "metadata.name=istio-system",
+            "--output=name",
+        ]);
+    });
+
+    test("another install: namespace, webhooks and CRDs are listed; unrelated webhooks are not", () => {
+        cluster({
+            customresourcedefinitions: [
+                "customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io",
+                "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io",
+                "customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io",
+            ],
+            namespaces: ["namespace/istio-system"],
+            mutatingwebhookconfigurations: ["mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector", "mutatingwebhookconfiguration.admissionregistration.k8s.io/cert-manager-webhook"],
+            validatingwebhookconfigurations: ["validatingwebhookconfiguration.admissionregistration.k8s.io/istiod-default-validator"],
+        });
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({
+            status: "in-the-way",
+            objects: [
+                "namespace/istio-system",
+                "mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector",
+                "validatingwebhookconfiguration.admissionregistration.k8s.io/istiod-default-validator",
+                "customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io",
+                "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io",
+            ],
+        });
+    });
+
+    test("the stack's own install (istio-system carries its owner label) is not in the way, and nothing else is asked", () => {
+        cluster({ namespaces: ["namespace/istio-system"], "owned-namespaces": ["namespace/istio-system"] });
+        fs.writeFileSync(path.join(bin.stateDir, "owner"), `${OWNER_LABEL}=${OWNER}`);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "ours" });
+        expect(bin.callsOf("kubectl")).toHaveLength(1);
+    });
+
+    test("another stack's install (another owner label) is in the way", () => {
+        cluster({ namespaces: ["namespace/istio-system"], "owned-namespaces": ["namespace/istio-system"] });
+        fs.writeFileSync(path.join(bin.stateDir, "owner"), `${OWNER_LABEL}=${ownerLabelValue("istio-minikube", "other")}`);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "in-the-way", objects: ["namespace/istio-system"] });
+    });
+
+    test("a cluster that does not answer is reported as unreachable with kubectl's reason", () => {
+        fs.writeFileSync(path.join(bin.stateDir, "down"), "");
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({
+            status: "unreachable",
+            reason: "Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused",
+        });
+    });
+});
+
+describe("refuseForeignIstio", () => {
+    test("stops with the objects and both ways out, naming the config key", () => {
+        cluster({ namespaces: ["namespace/istio-system"], customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io"] });
+        expect(() => refuseForeignIstio({ context: "my-cluster", owner: OWNER, stack: "cluster", dryRun: false, kubectl: kubectl() })).toThrow(
+            /already has Istio objects this stack did not create \(nothing was changed\):\n {2}- namespace\/istio-system\n {2}- customresourcedefinition\.apiextensions\.k8s\.io\/gateways\.networking\.istio\.io\n[\s\S]*pulumi config set upsertExistingObjects true --stack cluster/,
+        );
+    });
+
+    test("an unreachable cluster is a warning, not a refusal", () => {
+        fs.writeFileSync(path.join(bin.stateDir, "down"), "");
+        const warnings: string[] = [];
+        expect(refuseForeignIstio({ context: "my-cluster", owner: OWNER, stack: "cluster", dryRun: true, kubectl: kubectl(), warn: (m) => warnings.push(m) })).toMatchObject({
+            status: "unreachable",
+        });
+        expect(warnings).toEqual([expect.stringContaining("Could not look for an existing Istio in context 'my-cluster'")]);
+    });
+});
+
+describe("the upsertExistingObjects key", () => {
+    const ENV = { homeDir: "/h", projectDir: "/p" };
+
+    test("defaults to false and takes only true or false", () => {
+        expect(parseSettings({}, "dev", ENV).upsertExistingObjects).toBe(false);
+        expect(parseSettings({ "istio-minikube:upsertExistingObjects": "true" }, "dev", ENV).upsertExistingObjects).toBe(true);
+        expect(() => parseSettings({ "istio-minikube:upsertExistingObjects": '"yes"' }, "dev", ENV)).toThrow(
+            'istio-minikube:upsertExistingObjects = "yes" is not allowed: expected true or false',
+        );
+    });
+
+    test.each(["dev", "cluster"])("stack %s: set, it reaches the provider; unset, the provider config has no such key", async (stack) => {
+        expect(providerOf(await planFor(stack)).inputs).not.toHaveProperty("upsertExistingObjects");
+        expect(providerOf(await planFor(stack, ["upsertExistingObjects=true"])).inputs).toMatchObject({ upsertExistingObjects: "true" });
+    });
+
+    test("istio-system carries the stack's owner label, the mark a later run recognises", async () => {
+        const plan = await planFor("dev");
+        expect(byName(plan, "istio-system").inputs.metadata).toEqual({ name: "istio-system", labels: { [OWNER_LABEL]: "istio-minikube.dev" } });
+    });
+});
+
+describe("ownerLabelValue", () => {
+    test("project.stack when that is a valid label value, a hash of the stack otherwise", () => {
+        expect(ownerLabelValue("istio-minikube", "dev")).toBe("istio-minikube.dev");
+        expect(ownerLabelValue("istio-minikube", "my_stack")).toBe("istio-minikube.my_stack");
+        const long = ownerLabelValue("istio-minikube", "x".repeat(100));
+        expect(long).toMatch(/^istio-minikube\.[0-9a-f]{16}$/);
+        expect(ownerLabelValue("istio-minikube", "x_")).toMatch(/^istio-minikube\.[0-9a-f]{16}$/);
+    });
+});
