@@ -2,18 +2,29 @@
 import { createHash } from "crypto";
 import { ISTIO_HUB } from "./versions";
 
-/** Pod-template annotation carrying the root CA's fingerprint: a new root rolls the pods that have it. */
-export const ROOT_CA_ANNOTATION = "istio-minikube/root-ca-sha256";
+/**
+ * Pod-template annotation naming the certificate generation: new certificates roll the pods that carry it
+ * (istiod, so it loads the new Secrets; the samples, so their proxies get certificates from the new root).
+ */
+export const CERTIFICATES_ANNOTATION = "istio-minikube/certificates";
 
-/** A short fingerprint of the root CA, for the istiod pod annotation that rolls it on rotation. */
-export function rootFingerprint(caBundle: string): string {
-    return createHash("sha256").update(caBundle).digest("hex").slice(0, 16);
+/**
+ * A short fingerprint of the settings that generate the certificates (the inputs whose change replaces
+ * them all: meshCertificates.ts REPLACING_INPUTS). It changes exactly when a new root is made, and, unlike
+ * a hash of the root itself, it is known during `pulumi preview`, so a rotation's preview still renders
+ * the samples and shows them as updates instead of deletes.
+ */
+export function certificatesFingerprint(settings: { organization: string; servingDnsNames: string[]; validityDays: number; rotation: number }): string {
+    const { organization, servingDnsNames, validityDays, rotation } = settings;
+    return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation })).digest("hex").slice(0, 16);
 }
 
 export interface ChartValueInputs {
     istioVersion: string;
     /** base64 of the stack's root CA PEM: istiod's serving chain ends there, so the API server trusts it. */
     caBundle: string;
+    /** certificatesFingerprint() of the stack's certificate settings. */
+    certificates: string;
 }
 
 /**
@@ -61,9 +72,9 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
         },
         base: { validationCABundle: inputs.caBundle },
         pilot: {
-            // A new root (certificates.rotation) rolls istiod, so it starts on the new Secrets
+            // New certificates (certificates.rotation) roll istiod, so it starts on the new Secrets
             // (templates/deployment.yaml renders podAnnotations onto the pod template).
-            podAnnotations: { [ROOT_CA_ANNOTATION]: rootFingerprint(inputs.caBundle) },
+            podAnnotations: { [CERTIFICATES_ANNOTATION]: inputs.certificates },
             autoscaleEnabled: false,
             // The demo profile's requests (files/profile-demo.yaml): istiod fits beside bookinfo on 4 CPUs.
             resources: { requests: { cpu: "10m", memory: "100Mi" } },

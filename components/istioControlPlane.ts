@@ -4,6 +4,7 @@ import { MtlsMode } from "./config";
 import { baseChartValues, istiodChartValues } from "./chartValues";
 import { IstioRelease } from "./istioRelease";
 import { MeshCertificates } from "./meshCertificates";
+import { OWNER_LABEL } from "./existingIstio";
 
 export const ISTIO_NAMESPACE = "istio-system";
 
@@ -12,6 +13,10 @@ export interface IstioControlPlaneArgs {
     release: IstioRelease;
     mtls: MtlsMode;
     certificates: MeshCertificates;
+    /** certificatesFingerprint() of the certificate settings: rolls istiod when they change. */
+    certificatesFingerprint: string;
+    /** The stack's owner label value for istio-system: how a later run tells its own install from another. */
+    owner: string;
     /** What istiod's pod needs before it starts, beyond the charts and Secrets (the preload of its image). */
     istiodWaitsFor?: pulumi.Resource[];
 }
@@ -59,7 +64,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
 
         this.namespace = new k8s.core.v1.Namespace(
             ISTIO_NAMESPACE,
-            { metadata: { name: ISTIO_NAMESPACE } },
+            { metadata: { name: ISTIO_NAMESPACE, labels: { [OWNER_LABEL]: args.owner } } },
             k8sOpts,
         );
         const inNamespace = { ...k8sOpts, dependsOn: [this.namespace] };
@@ -86,6 +91,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         const valueInputs = pulumi.all([certificates.rootCertPem]).apply(([root]) => ({
             istioVersion: release.version,
             caBundle: base64(root),
+            certificates: args.certificatesFingerprint,
         }));
         const base = new k8s.helm.v4.Chart(
             "istio-base",

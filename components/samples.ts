@@ -8,8 +8,7 @@ import { InjectorFiles } from "./sidecarInjector";
 import { NamespacePlan } from "./meshNamespaces";
 import { SAMPLE_FILES, prepareSampleObjects, toManifest } from "./sampleManifests";
 import { scriptCommand } from "./scripts";
-import { ROOT_CA_ANNOTATION, rootFingerprint } from "./chartValues";
-import { base64 } from "./istioControlPlane";
+import { CERTIFICATES_ANNOTATION } from "./chartValues";
 
 export interface SampleTarget extends NamespacePlan {
     /** The namespace (or its label patch): workloads wait for it. */
@@ -20,8 +19,8 @@ export interface SamplesArgs {
     provider: k8s.Provider;
     /** kubectl context of the stack's cluster, for istioctl. */
     kubeContext: string;
-    /** The stack's root CA: a new one restarts the samples so their proxies get certificates from it. */
-    rootCertPem: pulumi.Input<string>;
+    /** certificatesFingerprint() of the certificate settings: new certificates restart the samples, so their proxies get certificates from the new root. */
+    certificatesFingerprint: string;
     release: IstioRelease;
     targets: SampleTarget[];
     injectorFiles: pulumi.Output<InjectorFiles>;
@@ -44,12 +43,12 @@ export class Samples extends pulumi.ComponentResource {
         super("istio-minikube:samples:Samples", name, {}, opts);
         for (const target of args.targets) {
             for (const sample of target.samples) {
-                const manifest = pulumi.all([args.release.sample(...SAMPLE_FILES[sample]), args.rootCertPem]).apply(([file, root]) =>
+                const manifest = args.release.sample(...SAMPLE_FILES[sample]).apply((file) =>
                     toManifest(
                         prepareSampleObjects(fs.readFileSync(file, "utf8"), {
                             namespace: target.namespace,
                             outputCertsDeployment: sample === "bookinfo" ? "productpage-v1" : undefined,
-                            podAnnotations: { [ROOT_CA_ANNOTATION]: rootFingerprint(base64(root)) },
+                            podAnnotations: { [CERTIFICATES_ANNOTATION]: args.certificatesFingerprint },
                         }),
                     ),
                 );

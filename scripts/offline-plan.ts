@@ -44,6 +44,11 @@ export interface PlanOptions {
     stack: string;
     /** `key=value` in the form of `pulumi config set --path`: `minikube.cpus=2`, `injection.auto[0]=demo`. */
     config?: string[];
+    /**
+     * Plan the preview of an update that makes new certificates (a rotation): the dynamic resource's outputs
+     * are unknown, as the engine reports a resource being replaced during preview.
+     */
+    pendingCertificates?: boolean;
 }
 
 /** Reads the project name and the stack's config the way the Pulumi CLI does, with `--config` overrides. */
@@ -174,6 +179,10 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
                 const props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
                 delete props[DYNAMIC_PROVIDER_KEY];
                 const result = await provider.create(props);
+                if (options.pendingCertificates) {
+                    const unknownOutputs = Object.fromEntries(Object.keys(result.outs ?? {}).filter((k) => !(k in props) || props[k] === undefined).map((k) => [k, UNKNOWN_SENTINEL]));
+                    return { id: "", state: { ...inputs, ...unknownOutputs } };
+                }
                 return { id: result.id, state: { ...inputs, ...(result.outs ?? {}) } };
             }
             return { id: `${args.name}-id`, state: { ...inputs, ...mockOutputs(args.type, inputs) } };

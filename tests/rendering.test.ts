@@ -8,7 +8,7 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 // (manifests/charts/base/files/crd-all.gen.yaml serves both at 1.30.3).
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { sidecarInjectorWebhooks, injectorFiles } from "../components/sidecarInjector";
-import { baseChartValues, istiodChartValues, rootFingerprint } from "../components/chartValues";
+import { baseChartValues, certificatesFingerprint, istiodChartValues } from "../components/chartValues";
 import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/sampleManifests";
 import { injectionLabels } from "../components/meshNamespaces";
 import { MTLS_MODES } from "../components/config";
@@ -59,7 +59,7 @@ describe("the sidecar injector webhook", () => {
 
 describe("chart values", () => {
     test.each(["1.30.3", "1.29.6"])("istiod uses the preloaded images of Istio %s and the stack's root for validation", (version) => {
-        const values = istiodChartValues({ istioVersion: version, caBundle: CA_BUNDLE }) as any;
+        const values = istiodChartValues({ istioVersion: version, caBundle: CA_BUNDLE, certificates: "0123456789abcdef" }) as any;
         expect(values.global).toMatchObject({ hub: "docker.io/istio", tag: version, imagePullPolicy: "IfNotPresent", operatorManageWebhooks: true });
         expect(`${values.global.hub}/pilot:${values.global.tag}`).toBe(controlPlaneImages(version).pilot);
         expect(values.base.validationCABundle).toBe(CA_BUNDLE);
@@ -71,14 +71,29 @@ describe("chart values", () => {
             "--tlsKeyFile=/var/run/secrets/istiod/tls/tls.key",
             "--caCertFile=/var/run/secrets/istiod/tls/ca.crt",
         ]);
-        // A new root rolls istiod.
-        expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/root-ca-sha256": rootFingerprint(CA_BUNDLE) });
-        expect(rootFingerprint(CA_BUNDLE)).not.toBe(rootFingerprint(Buffer.from("another root").toString("base64")));
+        // New certificates roll istiod.
+        expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/certificates": "0123456789abcdef" });
         expect(values.pilot.autoscaleEnabled).toBe(false);
     });
 
     test("base pins the validation webhook to the stack's root", () => {
-        expect(baseChartValues({ istioVersion: "1.30.3", caBundle: CA_BUNDLE })).toEqual({ defaultRevision: "default", base: { validationCABundle: CA_BUNDLE } });
+        expect(baseChartValues({ istioVersion: "1.30.3", caBundle: CA_BUNDLE, certificates: "0123456789abcdef" })).toEqual({ defaultRevision: "default", base: { validationCABundle: CA_BUNDLE } });
+    });
+});
+
+describe("the certificate generation fingerprint", () => {
+    const SETTINGS = { organization: "istio-minikube dev", servingDnsNames: ["istiod", "istiod.istio-system"], validityDays: 365, rotation: 0 };
+
+    test("changes with every input that replaces the certificates, and with nothing else", () => {
+        const { REPLACING_INPUTS } = require("../components/meshCertificates") as typeof import("../components/meshCertificates");
+        const base = certificatesFingerprint(SETTINGS);
+        expect(base).toMatch(/^[0-9a-f]{16}$/);
+        const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1 };
+        for (const key of REPLACING_INPUTS) {
+            expect(certificatesFingerprint({ ...SETTINGS, [key]: changed[key] })).not.toBe(base);
+        }
+        expect(certificatesFingerprint({ ...SETTINGS })).toBe(base);
+        expect(certificatesFingerprint({ ...SETTINGS, extra: "ignored" } as typeof SETTINGS)).toBe(base);
     });
 });
 

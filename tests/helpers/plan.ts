@@ -10,14 +10,14 @@ export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 /** A home of its own, so a release or image cache on this machine cannot change what the plan shows. */
 export const PLAN_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "plan-home-"));
 
-export async function planFor(stack: string, config: string[] = []): Promise<Plan> {
+export async function planFor(stack: string, config: string[] = [], opts: { pendingCertificates?: boolean } = {}): Promise<Plan> {
     process.env.HOME = PLAN_HOME;
     // resetModules, not isolateModules: the harness requires the SDK and index.ts lazily, after the
     // isolation callback would have ended.
     jest.resetModules();
     (globalThis as { globalStore?: unknown }).globalStore = undefined;
     const { evaluatePlan } = require("../../scripts/offline-plan") as typeof import("../../scripts/offline-plan");
-    return evaluatePlan({ projectDir: PROJECT_DIR, stack, config });
+    return evaluatePlan({ projectDir: PROJECT_DIR, stack, config, ...opts });
 }
 
 export function providerOf(plan: Plan): PlannedResource {
