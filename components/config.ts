@@ -1,5 +1,6 @@
 // Stack configuration: read once, validated once, at the edge. Everything downstream takes the typed
 // `StackSettings`; nothing else reads Pulumi config. Defaults live here.
+import { createHash } from "crypto";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -57,6 +58,8 @@ export interface IstioSettings {
     version: string;
     /** Absolute path of an `istio-<version>-linux-amd64.tar.gz` already on disk, if given. */
     releaseArchive?: string;
+    /** Where to download the release archive from instead of Istio's GitHub releases (a mirror); `.sha256` beside it. */
+    releaseUrl?: string;
     mtls: MtlsMode;
 }
 
@@ -89,8 +92,23 @@ export interface StackSettings {
     injection: InjectionSettings;
     samples: SampleName[];
     verify: boolean;
+    /** Checks reported as skipped instead of run (for clusters without a data plane, say). */
+    skipChecks: CheckName[];
     certificates: CertificateSettings;
+    /** Adopt Istio objects already in the cluster instead of refusing (the provider's upsertExistingObjects). */
+    upsertExistingObjects: boolean;
 }
+
+/** The verification checks, in the order they run (components/verification.ts verificationChecks). */
+export const CHECK_NAMES = [
+    "control-plane-ready",
+    "mtls-mode",
+    "sidecars-injected",
+    "curl-with-certificates",
+    "curl-without-certificates",
+    "plaintext-from-outside",
+] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
 
 export const CONFIG_KEYS = [
     "cluster",
@@ -101,7 +119,9 @@ export const CONFIG_KEYS = [
     "injection",
     "samples",
     "verify",
+    "skipChecks",
     "certificates",
+    "upsertExistingObjects",
 ] as const;
 
 /** Stops the program with every config problem found, one per line. RunError prints without a stack trace. */
@@ -127,6 +147,23 @@ export function defaultEnvironment(): Environment {
 }
 
 /**
+ * The minikube profile a stack gets when it names none: `istio-<stack>`, so two stacks never share a cluster.
+ * Pulumi allows stack names minikube refuses as a profile (`_`, over 57 characters, a trailing '.'):
+ * those get the other characters folded to '-' and a short hash of the stack name, so the name stays
+ * valid and two stacks such as `a_b` and `a-b` still get profiles of their own. Valid names stay as they
+ * were, so existing stacks keep their cluster.
+ */
+export function defaultProfileFor(stack: string): string {
+    const plain = `istio-${stack}`;
+    if (v.minikubeProfile(plain) === undefined) return plain;
+    const hash = createHash("sha256").update(stack).digest("hex").slice(0, 8);
+    const folded = stack.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+    const room = 63 - "istio-".length - hash.length - 1;
+    const head = folded.slice(0, room).replace(/-+$/, "");
+    return head ? `istio-${head}-${hash}` : `istio-${hash}`;
+}
+
+/**
  * The defaults, for a stack named `stack`. Pulumi.yaml declares the same values (a test keeps them equal),
  * except the profile, which carries the stack name so two stacks never share a cluster by accident.
  */
@@ -134,7 +171,7 @@ export function defaultSettings(stack: string) {
     return {
         cluster: "minikube" as const,
         minikube: {
-            profile: `istio-${stack}`,
+            profile: defaultProfileFor(stack),
             driver: "docker" as MinikubeDriver,
             cpus: 4,
             memory: 8192,
@@ -146,7 +183,9 @@ export function defaultSettings(stack: string) {
         injection: { auto: ["default"], manual: [] as string[] },
         samples: ["sleep", "bookinfo"] as SampleName[],
         verify: true,
+        skipChecks: [] as CheckName[],
         certificates: { validityDays: 365, rotation: 0 },
+        upsertExistingObjects: false,
     };
 }
 
@@ -196,7 +235,7 @@ export function parseSettings(
         cluster = {
             kind: "minikube",
             minikube: {
-                profile: reader.string("minikube.profile", m.profile, d.profile, v.minikubeProfile) ?? d.profile,
+                profile: reader.string("minikube.profile", m.profile ?? d.profile, d.profile, v.minikubeProfile) ?? d.profile,
                 driver: reader.enumeration("minikube.driver", m.driver, MINIKUBE_DRIVERS, d.driver),
                 cpus: reader.integer("minikube.cpus", m.cpus, d.cpus, 2, 64),
                 // minikube refuses under 1800 MB; Istio with bookinfo does not fit under 4096.
@@ -209,12 +248,17 @@ export function parseSettings(
         };
     }
 
-    const i = reader.object("istio", values.get("istio"), ["version", "releaseArchive", "mtls"]);
+    const i = reader.object("istio", values.get("istio"), ["version", "releaseArchive", "releaseUrl", "mtls"]);
     const istioVersion = reader.string("istio.version", i.version, defaults.istio.version, v.semver) ?? defaults.istio.version;
     const releaseArchive = reader.string("istio.releaseArchive", i.releaseArchive, undefined, releaseArchiveCheck);
+    const releaseUrl = reader.string("istio.releaseUrl", i.releaseUrl, undefined, releaseUrlCheck);
+    if (releaseArchive !== undefined && releaseUrl !== undefined) {
+        problems.push(`${PROJECT}:istio: releaseArchive and releaseUrl are both set; the release comes from one place, set one of them`);
+    }
     const istio: IstioSettings = {
         version: istioVersion,
         ...(releaseArchive !== undefined ? { releaseArchive: resolvePath(releaseArchive, env) } : {}),
+        ...(releaseUrl !== undefined ? { releaseUrl } : {}),
         mtls: reader.enumeration("istio.mtls", i.mtls, MTLS_MODES, defaults.istio.mtls),
     };
     // Compare only versions as given (a rejected one was replaced by its default); problems with other keys
@@ -262,7 +306,9 @@ export function parseSettings(
         injection,
         samples,
         verify: reader.boolean("verify", values.get("verify"), defaults.verify),
+        skipChecks: reader.list("skipChecks", values.get("skipChecks"), defaults.skipChecks, enumCheck(CHECK_NAMES), { unique: true }) as CheckName[],
         certificates,
+        upsertExistingObjects: reader.boolean("upsertExistingObjects", values.get("upsertExistingObjects"), defaults.upsertExistingObjects),
     };
     if (problems.length > 0) throw new ConfigError(problems);
     return settings;
@@ -298,6 +344,15 @@ const extraConfigCheck: v.Check = (value) => {
 
 const releaseArchiveCheck: v.Check = (value) =>
     v.localPath(value) ?? (value.endsWith(".tar.gz") ? undefined : "a path to an istio-<version>-linux-amd64.tar.gz file");
+
+/**
+ * An http(s) URL of a `.tar.gz` (a mirror of Istio's release archive, or a server on this machine), of
+ * characters that need no quoting: the script passes it to curl as one argument, and appends `.sha256`.
+ */
+const releaseUrlCheck: v.Check = (value) =>
+    /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+-]+)*\/[A-Za-z0-9._~%+-]+\.tar\.gz$/.test(value) && value.length <= 2048
+        ? undefined
+        : "an http:// or https:// URL of an istio-<version>-<platform>.tar.gz, with its .sha256 at the same URL plus .sha256 (letters, digits and . _ ~ % + - / only)";
 
 const imageCheck: v.Check = (value) => {
     try {

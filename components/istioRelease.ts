@@ -19,6 +19,8 @@ export interface IstioReleaseArgs {
     version: string;
     /** A local `istio-<version>-<platform>.tar.gz` (with its `.sha256` beside it) instead of downloading. */
     releaseArchive?: string;
+    /** Another download location of the archive (a mirror), with its `.sha256` at the same URL plus `.sha256`. */
+    releaseUrl?: string;
     /** Shared by every stack on this machine; one folder per version. */
     cacheDir: string;
     platform?: string;
@@ -43,7 +45,7 @@ export class IstioRelease extends pulumi.ComponentResource {
         const platform = args.platform ?? istioPlatform();
         const source: Record<string, string> = args.releaseArchive
             ? { ISTIO_RELEASE_ARCHIVE: args.releaseArchive }
-            : { ISTIO_RELEASE_URL: istioReleaseUrl(args.version, platform) };
+            : { ISTIO_RELEASE_URL: args.releaseUrl ?? istioReleaseUrl(args.version, platform) };
 
         const unpack = new command.local.Command(
             `${name}-unpack`,

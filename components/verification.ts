@@ -12,6 +12,8 @@ export interface CheckSpec {
     /** Script path relative to the project folder. */
     script: string;
     environment: Record<string, string>;
+    /** Set when the stack's `skipChecks` names this check: it is reported, not run. */
+    skipped?: string;
 }
 
 export interface VerificationInputs {
@@ -25,6 +27,8 @@ export interface VerificationInputs {
     bookinfoNamespace?: string;
     attempts?: number;
     delaySeconds?: number;
+    /** Check names the stack chose not to run (config `skipChecks`). */
+    skip?: string[];
 }
 
 const CHECKS_DIR = "components/scripts/checks";
@@ -52,6 +56,7 @@ export function verificationInputsOf(settings: StackSettings, retries?: { attemp
         injectedNamespaces: meshNamespacesOf(settings),
         samples: settings.samples,
         bookinfoNamespace: bookinfoNamespaceOf(settings),
+        skip: settings.skipChecks,
         ...retries,
     };
 }
@@ -95,7 +100,13 @@ export function verificationChecks(inputs: VerificationInputs): CheckSpec[] {
             ),
         );
     }
-    return checks;
+    const skip = new Set(inputs.skip ?? []);
+    return checks.map((c) => (skip.has(c.name) ? { ...c, skipped: "skipped: listed in the stack's skipChecks" } : c));
+}
+
+/** What a skipped check reports, in the same shape a check script prints. */
+export function skippedResult(check: CheckSpec): CheckResult {
+    return { check: check.name, status: "skipped", detail: check.skipped ?? "skipped" };
 }
 
 export interface CheckResult {
@@ -126,19 +137,20 @@ export class Verification extends pulumi.ComponentResource {
     constructor(name: string, args: VerificationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:verify:Verification", name, {}, opts);
         const subject = pulumi.output(args.subject).apply(fingerprint);
-        const commands = args.checks.map(
-            (check) =>
-                new command.local.Command(
+        const commands = args.checks.map((check) =>
+            check.skipped
+                ? pulumi.output(JSON.stringify(skippedResult(check)))
+                : new command.local.Command(
                     `check-${check.name}`,
                     {
                         create: `bash ${check.script}`,
                         environment: check.environment,
                         triggers: [subject],
                     },
-                    { parent: this, dependsOn: args.waitFor },
-                ),
+                      { parent: this, dependsOn: args.waitFor },
+                  ).stdout,
         );
-        this.results = pulumi.all(commands.map((c) => c.stdout)).apply((lines) => lines.map((line) => JSON.parse(line) as CheckResult));
+        this.results = pulumi.all(commands).apply((lines) => lines.map((line) => JSON.parse(line) as CheckResult));
         this.registerOutputs({ results: this.results });
     }
 }

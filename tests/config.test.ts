@@ -88,9 +88,12 @@ describe("defaults", () => {
             injection: { auto: ["default"], manual: [] },
             samples: ["sleep", "bookinfo"],
             verify: true,
+            skipChecks: [],
             certificates: { validityDays: 365, rotation: 0 },
+            upsertExistingObjects: false,
         });
         expect(settings.istio).not.toHaveProperty("releaseArchive");
+        expect(settings.istio).not.toHaveProperty("releaseUrl");
     });
 
     test("the defaults are defaultSettings(stack), with paths resolved", () => {
@@ -285,7 +288,13 @@ describe("bad values", () => {
         ["minikube.extraConfig[0]", ".foo=bar", "component.key=value"],
         ["minikube.extraConfig[0]", "Apiserver.v=1", "component.key=value"],
         ["minikube.extraConfig[0]", 7, "a string"],
-        ["istio", "1.30.3", "an object with keys version, releaseArchive, mtls"],
+        ["istio", "1.30.3", "an object with keys version, releaseArchive, releaseUrl, mtls"],
+        ["istio.releaseUrl", "ftp://mirror.example/istio-1.30.3-linux-amd64.tar.gz", "an http:// or https:// URL of an istio-<version>-<platform>.tar.gz"],
+        ["istio.releaseUrl", "https://mirror.example/istio.zip", "an http:// or https:// URL"],
+        ["istio.releaseUrl", "https://mirror.example/a b/istio.tar.gz", "an http:// or https:// URL"],
+        ["istio.releaseUrl", "https://mirror.example/x.tar.gz?token=1", "an http:// or https:// URL"],
+        ["istio.releaseUrl", "https://user@mirror.example/x.tar.gz", "an http:// or https:// URL"],
+        ["istio.releaseUrl", 7, "a string"],
         ["istio.version", "v1.30.3", "a release version such as 1.27.3"],
         ["istio.version", "1.30", "a release version"],
         ["istio.version", "latest", "a release version"],
@@ -337,6 +346,11 @@ describe("bad values", () => {
         ["verify", "yes", "true or false"],
         ["verify", 1, "true or false"],
         ["verify", "True", "true or false"],
+        ["skipChecks", "curl-with-certificates", "a list of strings"],
+        ["skipChecks[0]", "curl", "one of control-plane-ready, mtls-mode, sidecars-injected, curl-with-certificates, curl-without-certificates, plaintext-from-outside"],
+        ["skipChecks[0]", 3, "a string"],
+        ["upsertExistingObjects", "true", "true or false"],
+        ["upsertExistingObjects", 1, "true or false"],
         ["certificates", 365, "an object with keys validityDays, rotation"],
         ["certificates.validityDays", 0, "a whole number from 1 to 3650"],
         ["certificates.validityDays", 3651, "a whole number from 1 to 3650"],
@@ -427,7 +441,7 @@ describe("unknown keys", () => {
     test.each([
         ["minikube", "cpu", "profile, driver, cpus, memory, kubernetesVersion, extraConfig"],
         ["minikube", "extra-config", "profile, driver, cpus, memory, kubernetesVersion, extraConfig"],
-        ["istio", "mTLS", "version, releaseArchive, mtls"],
+        ["istio", "mTLS", "version, releaseArchive, releaseUrl, mtls"],
         ["images", "preLoad", "preload, archiveDir, extra"],
         ["injection", "automatic", "auto, manual"],
         ["certificates", "validity", "validityDays, rotation"],
@@ -449,6 +463,8 @@ describe("hostile values", () => {
         ["minikube.extraConfig[0]", "apiserver.enable-admission-plugins=A,{}B"],
         ["istio.version", "1.30{}.3"],
         ["istio.releaseArchive", "downloads/istio{}-1.30.3-linux-amd64.tar.gz"],
+        ["istio.releaseUrl", "http://127.0.0.1:8080/istio{}-1.30.3-linux-amd64.tar.gz"],
+        ["skipChecks[0]", "mtls{}-mode"],
         ["istio.mtls", "STRICT{}"],
         ["images.archiveDir", "~/cache{}/images"],
         ["images.extra[0]", "docker.io/istio/{}pilot:1.30.3"],
