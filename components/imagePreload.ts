@@ -3,6 +3,20 @@ import * as command from "@pulumi/command";
 import { canonicalImage, familiarImage, imageArchiveFileName, uniqueImages } from "./images";
 import { scriptCommand } from "./scripts";
 
+/**
+ * The load command's name: the image in Docker's short form, which is one-to-one with the canonical name,
+ * so `a/b:c` and `a-b:c` never share a name. Pulumi takes a resource name up to the last `::` of the URN
+ * (@pulumi/pulumi resource.ts createUrn), and no image reference holds `::`.
+ */
+export function loadName(prefix: string, image: string): string {
+    return `${prefix}-${familiarImage(image)}`;
+}
+
+/** The name of earlier releases, which folded '/', ':' and '@' to '-' and so could collide. */
+export function legacyLoadName(prefix: string, image: string): string {
+    return `${prefix}-${familiarImage(image).replace(/[/:@]/g, "-")}`;
+}
+
 export interface ImagePreloadArgs {
     /** Any reference form; each image is loaded once, under its canonical name. */
     images: string[];
@@ -23,9 +37,15 @@ export class ImagePreload extends pulumi.ComponentResource {
 
     constructor(name: string, args: ImagePreloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:images:ImagePreload", name, {}, opts);
-        for (const image of uniqueImages(args.images)) {
+        const images = uniqueImages(args.images);
+        const legacyNames = images.map((image) => legacyLoadName(name, image));
+        for (const image of images) {
+            const legacy = legacyLoadName(name, image);
+            // Stacks made before names were injective keep their load commands (no re-load), unless two
+            // images shared that old name.
+            const aliases = legacyNames.filter((n) => n === legacy).length === 1 ? [{ name: legacy }] : [];
             const load = new command.local.Command(
-                `${name}-${familiarImage(image).replace(/[/:@]/g, "-")}`,
+                loadName(name, image),
                 {
                     create: scriptCommand("image-preload.sh"),
                     delete: scriptCommand("image-remove.sh"),
@@ -37,7 +57,7 @@ export class ImagePreload extends pulumi.ComponentResource {
                     },
                     triggers: [image, args.profile, args.cluster.id],
                 },
-                { parent: this, dependsOn: [args.cluster] },
+                { parent: this, dependsOn: [args.cluster], aliases },
             );
             this.loads.set(image, load);
         }

@@ -107,6 +107,16 @@ function xzDecompress(file: string): Buffer {
 }
 
 describe("image-preload.sh", () => {
+    test("compression runs on one thread: nine loads side by side must not start a thread per core each", () => {
+        imageTar(PILOT);
+        // A recording xz in front of the real one.
+        bin.add("xz", 'exec /usr/bin/xz "$@"');
+        const result = preload(PILOT);
+        expect(result.code).toBe(0);
+        const compress = bin.callsOf("xz").filter((args) => !args.includes("-d") && !args.includes("-dc"));
+        expect(compress).toEqual([["-T1", "-c"]]);
+    });
+
     test("no archive: pulls and saves the exact image, writes a real .tar.xz, loads a plain tar into the profile", () => {
         const tar = imageTar(PILOT);
         const result = preload(PILOT);

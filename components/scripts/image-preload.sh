@@ -23,7 +23,9 @@ if [ -f "$archive" ]; then
 else
     log "Pulling $image"
     docker pull "$image" >&2
-    docker save "$image" | xz -T0 -c >"$tmp/image.tar.xz"
+    # One thread: every image is compressed by its own load, all side by side, and xz -T0 would start a
+    # thread per core in each of them (with its own buffers): nine at once can exhaust a laptop's memory.
+    docker save "$image" | xz -T1 -c >"$tmp/image.tar.xz"
     mv "$tmp/image.tar.xz" "$archive"
     log "Saved $archive"
 fi
