@@ -2,31 +2,47 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "./components/config";
 import { runPreflight } from "./components/preflight";
-import { MinikubeCluster } from "./components/minikubeCluster";
+import { MinikubeCluster, bringUpExistingProfile } from "./components/minikubeCluster";
 import { ExistingCluster } from "./components/existingCluster";
 import { IstioRelease } from "./components/istioRelease";
 import { ImagePreload } from "./components/imagePreload";
-import { MeshCertificates } from "./components/meshCertificates";
+import { MeshCertificates, warnWhileCertificatesUnknown } from "./components/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPlane";
 import { SidecarInjector } from "./components/sidecarInjector";
 import { MeshNamespaces, namespacePlan } from "./components/meshNamespaces";
 import { Samples, SampleTarget } from "./components/samples";
 import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
-import { injectorValues } from "./components/chartValues";
+import { certificatesFingerprint, injectorValues } from "./components/chartValues";
+import { ownerLabelValue, refuseForeignIstio } from "./components/existingIstio";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
-if (process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1") runPreflight(settings);
+const checkHost = process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1";
+if (checkHost) runPreflight(settings);
+// A stopped profile of this stack is started again (a stale context refreshed) before anything reads it.
+const profileState =
+    settings.cluster.kind === "minikube" ? bringUpExistingProfile(settings.cluster.minikube, { dryRun: pulumi.runtime.isDryRun() }) : undefined;
+const kubeContextName = kubeContextOf(settings);
+// A cluster that already has an Istio this stack did not install: stop now, not half-way through `up`.
+if (checkHost && !settings.upsertExistingObjects && (profileState === undefined || profileState === "running")) {
+    refuseForeignIstio({
+        context: kubeContextName,
+        owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
+        stack: pulumi.getStack(),
+        dryRun: pulumi.runtime.isDryRun(),
+    });
+}
 
 const cluster =
     settings.cluster.kind === "minikube"
-        ? new MinikubeCluster("minikube", { settings: settings.cluster.minikube })
-        : new ExistingCluster("cluster", { kubeContext: settings.cluster.kubeContext });
+        ? new MinikubeCluster("minikube", { settings: settings.cluster.minikube, upsertExistingObjects: settings.upsertExistingObjects })
+        : new ExistingCluster("cluster", { kubeContext: settings.cluster.kubeContext, upsertExistingObjects: settings.upsertExistingObjects });
 const provider = cluster.provider;
 
 const release = new IstioRelease("istio-release", {
     version: settings.istio.version,
     releaseArchive: settings.istio.releaseArchive,
+    releaseUrl: settings.istio.releaseUrl,
     cacheDir: settings.releaseCacheDir,
 });
 
@@ -47,22 +63,24 @@ const preload =
           })
         : undefined;
 
-const certificates = new MeshCertificates("mesh-certificates", {
+const certificateSettings = {
     organization: `istio-minikube ${pulumi.getStack()}`,
     servingDnsNames: ["istiod", `istiod.${ISTIO_NAMESPACE}`, `istiod.${ISTIO_NAMESPACE}.svc`],
     validityDays: settings.certificates.validityDays,
     rotation: settings.certificates.rotation,
-});
+};
+const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
+warnWhileCertificatesUnknown(certificates.rootCertPem);
 
 const controlPlane = new IstioControlPlane("istio", {
     provider,
     release,
     mtls: settings.istio.mtls,
     certificates,
+    certificatesFingerprint: certificatesFingerprint(certificateSettings),
+    owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
     istiodWaitsFor: preload?.loadsOf([istioImages.pilot]),
 });
-
-const kubeContextName = kubeContextOf(settings);
 
 const injector = new SidecarInjector("sidecar-injector", {
     provider,
@@ -83,7 +101,7 @@ const targets: SampleTarget[] = plannedNamespaces.map((ns) => ({ ...ns, ready: n
 const samples = new Samples("samples", {
     provider,
     kubeContext: kubeContextName,
-    rootCertPem: certificates.rootCertPem,
+    certificatesFingerprint: certificatesFingerprint(certificateSettings),
     release,
     targets,
     injectorFiles: injector.files,
@@ -109,8 +127,6 @@ const verification = settings.verify
 
 export const clusterKind = settings.cluster.kind;
 export const kubeContext = kubeContextName;
-/** Secret: `pulumi stack output kubeconfig --show-secrets`. */
-export const kubeconfig = cluster instanceof MinikubeCluster ? cluster.kubeconfig : null;
 export const istioVersion = release.version;
 export const istioReleaseDir = release.releaseDir;
 export const preloadedImages = preload ? preload.images : [];
