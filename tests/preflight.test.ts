@@ -1,5 +1,6 @@
 // Preflight: which host tools a stack needs, and the real preflight.sh run against a PATH that holds
 // exactly the tools a test chooses (fakes, plus bash and dirname, which the script itself runs on).
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { MINIKUBE_DRIVERS, StackSettings, parseSettings } from "../components/config";
@@ -74,9 +75,12 @@ describe("checkTools with the real preflight.sh", () => {
 
     const check = (tools: string[]) => checkTools(tools, REPO, { PATH: `${bin.dir}:${sys}`, HOME: bin.workDir });
     const WORKING_DOCKER = `[ "$1" = version ] && echo 27.3.1; exit 0`;
+    // What each tool prints for the command preflight.sh asks it for its version.
+    const KUBECTL_135 = `[ "$1" = version ] && printf 'Client Version: v1.35.1\\nKustomize Version: v5.7.1\\n'; exit 0`;
+    const MINIKUBE_1381 = `[ "$1" = version ] && echo v1.38.1; exit 0`;
 
     test("every missing tool is reported with its install hint, in one message", () => {
-        bin = createFakeBin({ kubectl: "", curl: "" });
+        bin = createFakeBin({ kubectl: KUBECTL_135, curl: "" });
         const tools = requiredTools(settings({ minikube: { driver: "kvm2" } }));
         const result = check(tools);
         expect(result.ok).toBe(false);
@@ -99,13 +103,17 @@ describe("checkTools with the real preflight.sh", () => {
     });
 
     test("all present: ok", () => {
-        bin = createFakeBin({ kubectl: "", curl: "", tar: "", sha256sum: "", minikube: "", virsh: "", docker: WORKING_DOCKER, xz: "" });
+        bin = createFakeBin({ kubectl: KUBECTL_135, curl: "", tar: "", sha256sum: "", minikube: MINIKUBE_1381, virsh: "", docker: WORKING_DOCKER, xz: "" });
         const tools = requiredTools(settings({ minikube: { driver: "kvm2" } }));
         const result = check(tools);
         expect(result).toEqual({ ok: true, report: `All prerequisites found: ${tools.join(" ")}` });
         expect(bin.callsOf("docker")).toEqual([["version", "--format", "{{.Server.Version}}"]]);
-        // Only docker is run; the others are only looked up.
-        expect(bin.calls().map((c) => c.tool)).toEqual(["docker"]);
+        // Tools with a version floor say their version; docker says its daemon answers; the rest are only looked up.
+        expect(bin.calls()).toEqual([
+            { tool: "kubectl", args: ["version", "--client"] },
+            { tool: "minikube", args: ["version", "--short"] },
+            { tool: "docker", args: ["version", "--format", "{{.Server.Version}}"] },
+        ]);
     });
 
     test("every tool any stack can need is known to preflight.sh", () => {
@@ -114,7 +122,8 @@ describe("checkTools with the real preflight.sh", () => {
             for (const preload of [true, false]) requiredTools(settings({ minikube: { driver }, images: { preload } })).forEach((t) => all.add(t));
         }
         requiredTools(settings({ cluster: "existing", kubeContext: "c" })).forEach((t) => all.add(t));
-        bin = createFakeBin(Object.fromEntries([...all].map((t) => [t, t === "docker" ? WORKING_DOCKER : ""])));
+        const bodies: Record<string, string> = { docker: WORKING_DOCKER, kubectl: KUBECTL_135, minikube: MINIKUBE_1381 };
+        bin = createFakeBin(Object.fromEntries([...all].map((t) => [t, bodies[t] ?? ""])));
         expect(check([...all])).toMatchObject({ ok: true });
         // And each has a hint: with none installed, every one is reported with an install line.
         const empty = createFakeBin();
@@ -129,7 +138,7 @@ describe("checkTools with the real preflight.sh", () => {
 
     test("a docker whose daemon does not answer is reported", () => {
         bin = createFakeBin({
-            kubectl: "",
+            kubectl: KUBECTL_135,
             docker: `[ "$1" = version ] && { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2; exit 1; }; exit 0`,
         });
         const result = check(["kubectl", "docker"]);
@@ -142,17 +151,69 @@ describe("checkTools with the real preflight.sh", () => {
     });
 
     test("a docker that is not installed is reported as not found, not as a silent daemon", () => {
-        bin = createFakeBin({ kubectl: "" });
+        bin = createFakeBin({ kubectl: KUBECTL_135 });
         const result = check(["kubectl", "minikube", "docker"]);
         expect(result.ok).toBe(false);
         expect(result.report.split("\n").slice(1)).toEqual([
-            expect.stringMatching(/^  - minikube: not found; install minikube: /),
+            expect.stringMatching(/^  - minikube: not found; install minikube: \S+ \(version 1\.38\.1 or newer\)$/),
             expect.stringMatching(/^  - docker: not found; install Docker Engine/),
         ]);
     });
 
+    describe("version floors", () => {
+        test.each([
+            ["pulumi", "v3.186.9", "3.187.0", /object-typed config keys/],
+            ["pulumi", "v2.25.2", "3.187.0", /object-typed config keys/],
+            ["minikube", "v1.37.0", "1.38.1", /checked against/],
+            ["kubectl", "Client Version: v1.33.4", "1.34.0", /one minor version/],
+        ])("%s %s is too old: the report names the minimum and why", (tool, printed, floor, why) => {
+            bin = createFakeBin({ [tool]: `[ "$1" = version ] && echo ${JSON.stringify(printed)}; exit 0` });
+            const result = check([tool]);
+            expect(result.ok).toBe(false);
+            const have = /v?(\d+\.\d+\.\d+)/.exec(printed)![1];
+            const line = result.report.split("\n")[1];
+            expect(line.startsWith(`  - ${tool}: version ${have} is too old; ${floor} or newer is needed (`)).toBe(true);
+            expect(line).toMatch(why);
+            expect(line).toMatch(/; install \S/);
+        });
+
+        test.each([
+            ["pulumi", "v3.187.0"],
+            ["pulumi", "v3.248.0"],
+            ["pulumi", "v4.0.0"],
+            ["minikube", "v1.38.1"],
+            ["minikube", "v1.40.0-beta.0"],
+            ["minikube", "v2.0.0"],
+            ["kubectl", "Client Version: v1.34.0\nKustomize Version: v5.7.1"],
+            // kubectl before 1.28 printed a Go struct; its first X.Y.Z is still the client version.
+            ["kubectl", 'Client Version: version.Info{Major:"1", Minor:"36", GitVersion:"v1.36.0"}'],
+        ])("%s %j is new enough", (tool, printed) => {
+            bin = createFakeBin({ [tool]: `[ "$1" = version ] && printf '%s\\n' ${JSON.stringify(printed).replace(/\\n/g, "\n")}; exit 0` });
+            expect(check([tool])).toEqual({ ok: true, report: `All prerequisites found: ${tool}` });
+        });
+
+        test("numbers compare as numbers, not text: 3.1000.0 is newer than 3.187.0, 3.99.0 older", () => {
+            bin = createFakeBin({ pulumi: `echo v3.1000.0` });
+            expect(check(["pulumi"]).ok).toBe(true);
+            bin.add("pulumi", `echo v3.99.0`);
+            expect(check(["pulumi"]).report).toContain("version 3.99.0 is too old");
+        });
+
+        test("a tool that does not say its version is reported, not passed", () => {
+            bin = createFakeBin({ minikube: `echo "something went wrong" >&2; exit 1` });
+            const result = check(["minikube"]);
+            expect(result.ok).toBe(false);
+            expect(result.report).toContain("  - minikube: installed, but it did not say its version; 1.38.1 or newer is needed");
+        });
+
+        test("a missing tool with a floor names the version to install", () => {
+            bin = createFakeBin();
+            expect(check(["pulumi"]).report).toMatch(/^  - pulumi: not found; install the Pulumi CLI: \S+ \(version 3\.187\.0 or newer\)$/m);
+        });
+    });
+
     test("an unknown tool name is a failure", () => {
-        bin = createFakeBin({ kubectl: "", frobnicate: "" });
+        bin = createFakeBin({ kubectl: KUBECTL_135, frobnicate: "" });
         const result = check(["kubectl", "frobnicate"]);
         expect(result.ok).toBe(false);
         expect(result.report).toContain("preflight does not know the tool 'frobnicate'");
@@ -163,5 +224,52 @@ describe("checkTools with the real preflight.sh", () => {
         const result = check([]);
         expect(result.ok).toBe(false);
         expect(result.report).toContain("PREFLIGHT_TOOLS is not set");
+    });
+});
+
+describe("./preflight, the script a newcomer runs", () => {
+    let bin: FakeBin;
+    let sys: string;
+    beforeAll(() => {
+        sys = systemBin(["bash", "dirname"]);
+    });
+    afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
+    afterEach(() => bin?.cleanup());
+
+    const run = (args: string[] = []) =>
+        spawnSync(path.join(REPO, "preflight"), args, { env: { PATH: `${bin.dir}:${sys}`, HOME: bin.workDir }, encoding: "utf8" });
+    const EVERYTHING_BUT_CHECKSUM = {
+        pulumi: `echo v3.248.0`,
+        node: "",
+        npm: "",
+        minikube: `echo v1.38.1`,
+        kubectl: `echo "Client Version: v1.35.1"`,
+        virsh: "",
+        docker: `echo 27.3.1`,
+        curl: "",
+        tar: "",
+        xz: "",
+    };
+
+    test("on macOS it asks for shasum, which macOS has, not sha256sum", () => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Darwin`, shasum: "" });
+        const result = run();
+        expect(result.stdout).toContain("All prerequisites found:");
+        expect(result.stdout).toMatch(/ shasum$/m);
+        expect(result.status).toBe(0);
+    });
+
+    test("on Linux it asks for sha256sum, and says how to get it", () => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, shasum: "" });
+        const result = run(["kvm2"]);
+        expect(result.status).toBe(1);
+        expect(result.stdout).toBe("Missing prerequisites (nothing was created):\n  - sha256sum: not found; install sha256sum (GNU coreutils): 'sudo apt install coreutils'\n");
+    });
+
+    test("an old Pulumi CLI is named with the minimum", () => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", pulumi: `echo v3.150.0` });
+        const result = run();
+        expect(result.status).toBe(1);
+        expect(result.stdout).toContain("  - pulumi: version 3.150.0 is too old; 3.187.0 or newer is needed");
     });
 });

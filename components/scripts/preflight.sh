@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks that the host tools a stack needs are installed, and says how to get each one that is missing.
+# Checks that the host tools a stack needs are installed, new enough where a floor matters, and says how
+# to get each one that is missing or too old.
 # Environment: PREFLIGHT_TOOLS, space-separated names from the table below.
-# Exit 0 when all are there; 1 with one line per missing tool otherwise.
+# Exit 0 when all are there; 1 with one line per missing or too old tool otherwise.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need PREFLIGHT_TOOLS
@@ -27,11 +28,62 @@ how_to_get() {
     esac
 }
 
+# minimum_version TOOL: the oldest version this program works with, and why; nothing for tools without one.
+minimum_version() {
+    case "$1" in
+        # Pulumi.yaml declares object-typed config keys (minikube, istio, ...), which CLIs before 3.187
+        # cannot load at all.
+        pulumi) echo "3.187.0 (older CLIs cannot load Pulumi.yaml's object-typed config keys)" ;;
+        # The release whose source the program was checked against: profile names, `status` exit codes,
+        # `image load`/`image ls`, and v1.35.1 as a known Kubernetes version.
+        minikube) echo "1.38.1 (the release this program was checked against)" ;;
+        # kubectl is supported within one minor version of the API server (Kubernetes version skew policy);
+        # the stacks run Kubernetes v1.35.
+        kubectl) echo "1.34.0 (kubectl supports API servers one minor version away; the stacks run Kubernetes v1.35)" ;;
+    esac
+}
+
+# installed_version TOOL: the tool's own version as X.Y.Z, or nothing when it does not say.
+installed_version() {
+    local out=""
+    case "$1" in
+        pulumi) out=$(pulumi version 2>/dev/null) || true ;;
+        minikube) out=$(minikube version --short 2>/dev/null) || true ;;
+        kubectl) out=$(kubectl version --client 2>/dev/null) || true ;;
+    esac
+    if [[ "$out" =~ v?([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.${BASH_REMATCH[3]}"
+    fi
+}
+
+# older_than A B: A < B, both X.Y.Z (bash arithmetic only: sort -V is not on every macOS).
+older_than() {
+    local -a a b
+    IFS=. read -r -a a <<<"$1"
+    IFS=. read -r -a b <<<"$2"
+    local i
+    for i in 0 1 2; do
+        ((10#${a[i]} < 10#${b[i]})) && return 0
+        ((10#${a[i]} > 10#${b[i]})) && return 1
+    done
+    return 1
+}
+
 missing=()
 for tool in $PREFLIGHT_TOOLS; do
     hint=$(how_to_get "$tool") || die "preflight does not know the tool '$tool'"
+    floor=$(minimum_version "$tool")
+    need_version=${floor%% *}
+    why=${floor#* }
     if ! command -v "$tool" >/dev/null 2>&1; then
-        missing+=("$tool: not found; install $hint")
+        missing+=("$tool: not found; install $hint${floor:+ (version $need_version or newer)}")
+    elif [ -n "$floor" ]; then
+        have=$(installed_version "$tool")
+        if [ -z "$have" ]; then
+            missing+=("$tool: installed, but it did not say its version; $need_version or newer is needed $why; install $hint")
+        elif older_than "$have" "$need_version"; then
+            missing+=("$tool: version $have is too old; $need_version or newer is needed $why; install $hint")
+        fi
     elif [ "$tool" = docker ] && ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
         missing+=("docker: installed, but the Docker daemon does not answer; start it, or add your user to the 'docker' group")
     fi
