@@ -21,7 +21,7 @@ let noFolder: Buffer;
 let server: http.Server;
 let port: number;
 /** Path → what to answer; anything else is a 404. */
-let routes: Map<string, { status: number; body: Buffer }>;
+let routes: Map<string, { status: number; body: Buffer; delayMs?: number }>;
 let requests: string[];
 let scratch: string;
 
@@ -65,8 +65,12 @@ beforeAll(async () => {
             res.end("not found\n");
             return;
         }
-        res.writeHead(route.status, { "Content-Type": "application/octet-stream", "Content-Length": route.body.length });
-        res.end(route.body);
+        const answer = () => {
+            res.writeHead(route.status, { "Content-Type": "application/octet-stream", "Content-Length": route.body.length });
+            res.end(route.body);
+        };
+        if (route.delayMs) setTimeout(answer, route.delayMs);
+        else answer();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
@@ -95,7 +99,7 @@ function serve(archive: Buffer, checksum: Buffer | null): void {
 }
 
 function run(cacheDir: string, source: Record<string, string>, cwd = scratch) {
-    return runScriptAsync(SCRIPT, { env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cacheDir, ...source }, cwd });
+    return runScriptAsync(SCRIPT, { env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cacheDir, ...source }, cwd, timeout: 30000 });
 }
 
 /** Every file and folder under dir, dot-files included, relative and sorted. */
@@ -283,4 +287,56 @@ test("a cache path with spaces and $(...) / backticks is used literally and runs
     const again = await run(cache, { ISTIO_RELEASE_URL: releaseUrl() }, work);
     expect(again.stdout).toBe(result.stdout);
     expect(requests).toHaveLength(2);
+});
+
+describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
+    test("they take turns: one download, both print the complete folder, nothing of either is removed", async () => {
+        serve(good, shaFile(goodSha));
+        // A slow download keeps the first run inside its unpack while the second one starts.
+        routes.get(URL_PATH)!.delayMs = 1500;
+        const cache = path.join(scratch, "cache");
+        const releaseDir = path.join(cache, `istio-${VERSION}`);
+        const [a, b] = await Promise.all([run(cache, { ISTIO_RELEASE_URL: releaseUrl() }), run(cache, { ISTIO_RELEASE_URL: releaseUrl() })]);
+        expect([a.code, b.code]).toEqual([0, 0]);
+        expect(a.stdout).toBe(`${releaseDir}\n`);
+        expect(b.stdout).toBe(`${releaseDir}\n`);
+        expect(requests).toEqual([URL_PATH, `${URL_PATH}.sha256`]);
+        expect(`${a.stderr}${b.stderr}`).toMatch(/Another run is unpacking Istio 1\.30\.3 \(pid \d+\); waiting for it\./);
+        expect(`${a.stderr}${b.stderr}`).toMatch(/unpacked in .* by another run/);
+        expectUnpacked(releaseDir);
+        // No lock, no work folder, no nested copy left behind.
+        expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
+        expect(fs.existsSync(path.join(releaseDir, `istio-${VERSION}`))).toBe(false);
+    });
+
+    test("a lock left by a run that was killed is taken over", async () => {
+        serve(good, shaFile(goodSha));
+        const cache = path.join(scratch, "cache");
+        const lock = path.join(cache, `.istio-${VERSION}.lock`);
+        fs.mkdirSync(lock, { recursive: true });
+        // The pid of a process that has ended.
+        const ended = execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
+        fs.writeFileSync(path.join(lock, "pid"), `${ended}\n`);
+        const result = await run(cache, { ISTIO_RELEASE_URL: releaseUrl() });
+        expect(result.code).toBe(0);
+        expect(result.stderr).toContain(`Taking over the lock of a run that ended while unpacking Istio ${VERSION} (pid ${ended})`);
+        expectUnpacked(path.join(cache, `istio-${VERSION}`));
+        expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
+    });
+
+    test("a lock held by a live run past the wait: fails naming the lock, and leaves that run's lock alone", async () => {
+        serve(good, shaFile(goodSha));
+        const cache = path.join(scratch, "cache");
+        const lock = path.join(cache, `.istio-${VERSION}.lock`);
+        fs.mkdirSync(lock, { recursive: true });
+        fs.writeFileSync(path.join(lock, "pid"), `${process.pid}\n`);
+        const result = await runScriptAsync(SCRIPT, {
+            env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cache, ISTIO_RELEASE_URL: releaseUrl(), ISTIO_RELEASE_LOCK_WAIT: "2" },
+            cwd: scratch,
+        });
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(`waited 2s for another run to unpack Istio ${VERSION}; if no other 'pulumi up' is running, remove ${lock} and try again`);
+        expect(requests).toEqual([]);
+        expect(fs.readFileSync(path.join(lock, "pid"), "utf8")).toBe(`${process.pid}\n`);
+    });
 });

@@ -6,7 +6,10 @@
 # "<hex> <file name>" with ONE space (istio/release-builder pkg/util/files.go CreateSha), so we read the
 # first field instead of using `sha256sum -c`.
 # A second run with the folder in place does nothing. A failure leaves no partial folder behind.
-# Environment: ISTIO_VERSION, ISTIO_CACHE_DIR, and ISTIO_RELEASE_URL or ISTIO_RELEASE_ARCHIVE.
+# Runs that want the same release at once (two stacks' `pulumi up`) take turns: one unpacks, the others
+# wait and then find it complete, so no run ever removes a folder another one made.
+# Environment: ISTIO_VERSION, ISTIO_CACHE_DIR, and ISTIO_RELEASE_URL or ISTIO_RELEASE_ARCHIVE;
+# ISTIO_RELEASE_LOCK_WAIT, seconds to wait for another run (default 900).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need ISTIO_VERSION
@@ -22,8 +25,36 @@ if [ -f "$marker" ]; then
 fi
 
 mkdir -p "$ISTIO_CACHE_DIR"
+# The lock is a folder: mkdir is atomic, and macOS has no flock(1). It holds the owner's pid, so a lock
+# left by a run that was killed is noticed and taken over instead of blocking every later run.
+lock="$ISTIO_CACHE_DIR/.istio-$version.lock"
+lock_wait=${ISTIO_RELEASE_LOCK_WAIT:-900}
+[[ "$lock_wait" =~ ^[0-9]+$ ]] || die "ISTIO_RELEASE_LOCK_WAIT must be a number of seconds, not '$lock_wait'"
+waited=0
+until mkdir "$lock" 2>/dev/null; do
+    owner=$(cat "$lock/pid" 2>/dev/null) || owner=""
+    if [[ "$owner" =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2>/dev/null; then
+        log "Taking over the lock of a run that ended while unpacking Istio $version (pid $owner)."
+        rm -rf "$lock"
+        continue
+    fi
+    [ "$waited" -eq 0 ] && log "Another run is unpacking Istio $version${owner:+ (pid $owner)}; waiting for it."
+    [ "$waited" -ge "$lock_wait" ] &&
+        die "waited ${waited}s for another run to unpack Istio $version; if no other 'pulumi up' is running, remove $lock and try again"
+    sleep 1
+    waited=$((waited + 1))
+done
+trap 'rm -rf "$lock"' EXIT
+printf '%s\n' "$$" >"$lock/pid"
+
+if [ -f "$marker" ]; then
+    log "Istio $version was unpacked in $release_dir by another run."
+    printf '%s\n' "$release_dir"
+    exit 0
+fi
+
 work=$(mktemp -d "$ISTIO_CACHE_DIR/.istio-$version.partial.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$lock"' EXIT
 
 if [ -n "${ISTIO_RELEASE_ARCHIVE:-}" ]; then
     archive=$ISTIO_RELEASE_ARCHIVE
@@ -60,7 +91,7 @@ for needed in bin/istioctl manifests/charts/base manifests/charts/istio-control/
 done
 printf '%s\n' "$actual" >"$work/unpacked/istio-$version/.istio-minikube-complete"
 
-# A leftover from an interrupted earlier run (no marker) is replaced; the rename is atomic.
+# A leftover from an interrupted earlier run (no marker) is replaced; no other run is writing it (the lock).
 rm -rf "$release_dir"
 mv "$work/unpacked/istio-$version" "$release_dir"
 log "Istio $version unpacked in $release_dir."
