@@ -1,10 +1,87 @@
 #!/usr/bin/env bash
-# npm run destroy [-- STACK]: `pulumi destroy` for the stack (dev when none is named). When the cluster is
-# already gone, the Kubernetes provider drops its objects from state instead of failing: the provider
-# reads PULUMI_K8S_DELETE_UNREACHABLE when its stored config does not set deleteUnreachable
-# (pulumi-kubernetes provider.go Configure), and the program leaves it unset so a refresh never does this.
+# npm run destroy [-- STACK]: `pulumi destroy` for the stack (dev when none is named).
+#
+# Where the stack's cluster is really gone (a minikube stack whose profile no longer exists), the
+# Kubernetes provider is told to drop its objects from state instead of failing: it reads
+# PULUMI_K8S_DELETE_UNREACHABLE when its stored config does not set deleteUnreachable (pulumi-kubernetes
+# provider.go Configure), and the program leaves that unset so a refresh never does this. Anywhere else
+# (an existing cluster, a minikube profile that still exists) a cluster that does not answer is an error
+# with advice: dropping the objects there would leave istiod, the injection webhook (failurePolicy: Fail)
+# and the namespace labels behind, and pods in those namespaces could no longer be created.
+#
+# What was deployed comes from the stack's outputs (clusterKind, kubeContext), not from its config file,
+# which may have changed since.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. components/scripts/lib.sh
 stack=${1:-dev}
+# This script decides where objects may be dropped from state; a value exported in the shell does not.
+unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
-PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack "$stack"
+
+outputs=$(pulumi stack output --json --stack "$stack") || die "could not read the outputs of stack '$stack' (see above)"
+# clusterKind and kubeContext, one per line; both empty when the stack was never deployed.
+deployed=$(node -e '
+    let text = "";
+    process.stdin.on("data", (d) => (text += d)).on("end", () => {
+        const o = JSON.parse(text || "{}");
+        const plain = (v) => (typeof v === "string" ? v : "");
+        console.log(plain(o.clusterKind));
+        console.log(plain(o.kubeContext));
+    });' <<<"$outputs") || die "the outputs of stack '$stack' are not JSON"
+kind=""
+context=""
+{ read -r kind || true; read -r context || true; } <<<"$deployed"
+
+advice() {
+    log ""
+    log "istio-minikube: 'pulumi destroy' of stack '$stack' did not finish; nothing was dropped from state."
+    if [ "$kind" = existing ]; then
+        log "  The cluster behind kubeconfig context '$context' did not answer, or refused the credentials."
+        log "  Fix access first (try: kubectl --context '$context' get namespaces), then run npm run destroy -- $stack again."
+        log "  Only if that cluster is gone for good: PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack $stack"
+        log "  drops its objects from state. On a cluster that still exists that leaves istiod, the injection webhook"
+        log "  (failurePolicy: Fail) and the namespace labels behind, and pods in those namespaces cannot be created."
+    else
+        log "  Check the minikube profile: minikube status -p '$context'; then run npm run destroy -- $stack again."
+    fi
+}
+
+destroy() {
+    pulumi destroy --stack "$stack" || { advice; exit 1; }
+}
+
+case "$kind" in
+    minikube)
+        [[ "$context" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] ||
+            die "stack '$stack' names the minikube profile '$context', which is not a profile name"
+        state=$(MINIKUBE_PROFILE=$context bash components/scripts/minikube-state.sh)
+        case "$state" in
+            missing)
+                log "minikube profile '$context' no longer exists: the stack's Kubernetes objects went with it and are dropped from state."
+                PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack "$stack"
+                ;;
+            running)
+                destroy
+                ;;
+            stale)
+                # The docker driver's API port changed on a restart; minikube rewrites its context.
+                log "minikube profile '$context' runs, but its kubeconfig context is stale; updating it."
+                minikube update-context --profile="$context" >&2
+                destroy
+                ;;
+            stopped)
+                die "minikube profile '$context' exists but is stopped, so its Kubernetes objects cannot be deleted." \
+                    "Start it (minikube start -p $context) and run npm run destroy -- $stack again;" \
+                    "or delete it (minikube delete -p $context), after which npm run destroy -- $stack removes the rest."
+                ;;
+            *)
+                die "minikube is not installed, so the state of profile '$context' is unknown; install it (./preflight) and run npm run destroy -- $stack again"
+                ;;
+        esac
+        ;;
+    *)
+        # An existing cluster, or a stack with nothing deployed yet.
+        destroy
+        ;;
+esac
