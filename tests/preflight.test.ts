@@ -17,6 +17,15 @@ function settings(values: Record<string, unknown>): StackSettings {
     return parseSettings(raw, "dev", ENV);
 }
 
+// The scripts run with a PATH of the test's fakes plus bash and dirname, which they themselves run on.
+let bin: FakeBin;
+let sys: string;
+beforeAll(() => {
+    sys = systemBin(["bash", "dirname"]);
+});
+afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
+afterEach(() => bin?.cleanup());
+
 describe("requiredTools", () => {
     test("minikube with kvm2 and preload: minikube, virsh, docker, xz and the base tools", () => {
         expect(requiredTools(settings({ minikube: { driver: "kvm2" } }))).toEqual([
@@ -65,14 +74,6 @@ describe("requiredTools", () => {
 });
 
 describe("checkTools with the real preflight.sh", () => {
-    let bin: FakeBin;
-    let sys: string;
-    beforeAll(() => {
-        sys = systemBin(["bash", "dirname"]);
-    });
-    afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
-    afterEach(() => bin?.cleanup());
-
     const check = (tools: string[]) => checkTools(tools, REPO, { PATH: `${bin.dir}:${sys}`, HOME: bin.workDir });
     const WORKING_DOCKER = `[ "$1" = version ] && echo 27.3.1; exit 0`;
     // What each tool prints for the command preflight.sh asks it for its version.
@@ -228,14 +229,6 @@ describe("checkTools with the real preflight.sh", () => {
 });
 
 describe("./preflight, the script a newcomer runs", () => {
-    let bin: FakeBin;
-    let sys: string;
-    beforeAll(() => {
-        sys = systemBin(["bash", "dirname"]);
-    });
-    afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
-    afterEach(() => bin?.cleanup());
-
     const run = (args: string[] = []) =>
         spawnSync(path.join(REPO, "preflight"), args, { env: { PATH: `${bin.dir}:${sys}`, HOME: bin.workDir }, encoding: "utf8" });
     const EVERYTHING_BUT_CHECKSUM = {
