@@ -46,21 +46,45 @@ export type ExistingIstio =
 
 const names = (output: string) => output.split("\n").map((line) => line.trim()).filter(Boolean);
 
+/** The managers pulumi-kubernetes applies as: `pulumi-kubernetes` (client-side apply) or `pulumi-kubernetes-<random>` (server-side apply), provider.go fieldManagerName. */
+const PULUMI_FIELD_MANAGER = /^pulumi-kubernetes(-|$)/;
+
+interface NamespaceObject {
+    metadata: { name: string; labels?: Record<string, string>; managedFields?: { manager?: string }[] };
+}
+
 /**
- * What Istio objects the cluster already holds, unless istio-system is this stack's own (it carries the
- * owner label): CRDs of the *.istio.io groups, the istio-system namespace, Istio's webhook configurations.
+ * Whether istio-system is this stack's own: it carries the stack's owner label; or it carries no owner label
+ * at all and Pulumi's Kubernetes provider made it (a stack deployed before the label existed). Taking
+ * another Pulumi stack's istio-system for ours adopts nothing: the objects are not in this stack's state,
+ * so the provider tries to create them and refuses with AlreadyExists.
+ */
+export function isOwnIstioNamespace(namespace: NamespaceObject, owner: string): boolean {
+    const labels = namespace.metadata.labels ?? {};
+    if (OWNER_LABEL in labels) return labels[OWNER_LABEL] === owner;
+    const managers = (namespace.metadata.managedFields ?? []).map((field) => field.manager ?? "");
+    return managers.some((manager) => PULUMI_FIELD_MANAGER.test(manager)) || labels["app.kubernetes.io/managed-by"] === "pulumi";
+}
+
+/**
+ * What Istio objects the cluster already holds, unless istio-system is this stack's own
+ * (isOwnIstioNamespace): CRDs of the *.istio.io groups, the istio-system namespace, Istio's webhook
+ * configurations.
  */
 export function findExistingIstio(kubectl: Kubectl, owner: string): ExistingIstio {
-    let ownNamespace: string[];
+    let namespace: string[];
     try {
-        ownNamespace = names(kubectl(["get", "namespaces", "--selector", `${OWNER_LABEL}=${owner}`, "--field-selector", "metadata.name=istio-system", "--output=name"]));
+        const found = JSON.parse(
+            kubectl(["get", "namespaces", "--field-selector", "metadata.name=istio-system", "--show-managed-fields", "--output=json"]),
+        ) as { items?: NamespaceObject[] };
+        const istioSystem = (found.items ?? [])[0];
+        if (istioSystem && isOwnIstioNamespace(istioSystem, owner)) return { status: "ours" };
+        namespace = istioSystem ? ["namespace/istio-system"] : [];
     } catch (err) {
         return { status: "unreachable", reason: firstLine(err) };
     }
-    if (ownNamespace.length > 0) return { status: "ours" };
     try {
         const crds = names(kubectl(["get", "customresourcedefinitions", "--output=name"])).filter((n) => /\.istio\.io$/.test(n));
-        const namespace = names(kubectl(["get", "namespaces", "--field-selector", "metadata.name=istio-system", "--output=name"]));
         const mutating = names(kubectl(["get", "mutatingwebhookconfigurations", "--output=name"])).filter((n) =>
             ISTIO_WEBHOOKS.mutating.includes(n.split("/")[1]),
         );

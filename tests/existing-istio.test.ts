@@ -12,16 +12,14 @@ import { parseSettings } from "../components/config";
 jest.setTimeout(120_000);
 
 /**
- * A kubectl that prints, for `get KIND`, the file $FAKE_STATE/KIND (names, one per line); for the owner
- * selector on namespaces, $FAKE_STATE/owned-namespaces. $FAKE_STATE/down makes every call fail like an
- * unreachable server.
+ * A kubectl that prints, for `get namespaces` (JSON), the file $FAKE_STATE/namespaces.json or an empty
+ * list; for `get KIND`, the file $FAKE_STATE/KIND (names, one per line). $FAKE_STATE/down makes every call
+ * fail like an unreachable server.
  */
 const KUBECTL = `[ -e "$FAKE_STATE/down" ] && { echo 'Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused' >&2; exit 1; }
 kind=$4
-selector=""
-for arg in "$@"; do case "$prev" in --selector) selector=$arg ;; esac; prev=$arg; done
-if [ "$kind" = namespaces ] && [ -n "$selector" ]; then
-    [ "$selector" = "$(cat "$FAKE_STATE/owner" 2>/dev/null)" ] && cat "$FAKE_STATE/owned-namespaces" 2>/dev/null
+if [ "$kind" = namespaces ]; then
+    cat "$FAKE_STATE/namespaces.json" 2>/dev/null || echo '{"apiVersion":"v1","items":[],"kind":"List"}'
     exit 0
 fi
 cat "$FAKE_STATE/$kind" 2>/dev/null
@@ -41,37 +39,46 @@ afterEach(() => {
 const cluster = (objects: Record<string, string[]>) => {
     for (const [kind, names] of Object.entries(objects)) fs.writeFileSync(path.join(bin.stateDir, kind), names.map((n) => `${n}\n`).join(""));
 };
+/** istio-system as `kubectl get namespaces -o json --show-managed-fields` prints it. */
+const istioSystem = (labels: Record<string, string> = {}, managers: string[] = ["kubectl-create"]) =>
+    fs.writeFileSync(
+        path.join(bin.stateDir, "namespaces.json"),
+        JSON.stringify({
+            apiVersion: "v1",
+            kind: "List",
+            items: [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system", labels: { "kubernetes.io/metadata.name": "istio-system", ...labels }, managedFields: managers.map((manager) => ({ manager, operation: "Apply" })) } }],
+        }),
+    );
 const OWNER = ownerLabelValue("istio-minikube", "cluster");
 const kubectl = () => kubectlFor("my-cluster", { PATH: process.env.PATH });
 
 describe("findExistingIstio", () => {
     test("an empty cluster is clear; every look-up is pinned to the context and bounded in time", () => {
-        cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io"], namespaces: [] });
+        cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io"] });
         expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "clear" });
         const calls = bin.callsOf("kubectl");
-        expect(calls).toHaveLength(5);
+        expect(calls).toHaveLength(4);
         for (const args of calls) expect(args.slice(0, 2)).toEqual(["--context=my-cluster", "--request-timeout=15s"]);
         expect(calls[0]).toEqual([
             "--context=my-cluster",
             "--request-timeout=15s",
             "get",
             "namespaces",
-            "--selector",
-            `${OWNER_LABEL}=${OWNER}`,
             "--field-selector",
             "metadata.name=istio-system",
-            "--output=name",
+            "--show-managed-fields",
+            "--output=json",
         ]);
     });
 
     test("another install: namespace, webhooks and CRDs are listed; unrelated webhooks are not", () => {
+        istioSystem({ "istio.io/rev": "default" }, ["istio-operator", "kubectl-client-side-apply"]);
         cluster({
             customresourcedefinitions: [
                 "customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io",
                 "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io",
                 "customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io",
             ],
-            namespaces: ["namespace/istio-system"],
             mutatingwebhookconfigurations: ["mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector", "mutatingwebhookconfiguration.admissionregistration.k8s.io/cert-manager-webhook"],
             validatingwebhookconfigurations: ["validatingwebhookconfiguration.admissionregistration.k8s.io/istiod-default-validator"],
         });
@@ -88,16 +95,33 @@ describe("findExistingIstio", () => {
     });
 
     test("the stack's own install (istio-system carries its owner label) is not in the way, and nothing else is asked", () => {
-        cluster({ namespaces: ["namespace/istio-system"], "owned-namespaces": ["namespace/istio-system"] });
-        fs.writeFileSync(path.join(bin.stateDir, "owner"), `${OWNER_LABEL}=${OWNER}`);
+        istioSystem({ [OWNER_LABEL]: OWNER }, ["pulumi-kubernetes-4f3a2b1c"]);
+        cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io"] });
         expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "ours" });
         expect(bin.callsOf("kubectl")).toHaveLength(1);
     });
 
-    test("another stack's install (another owner label) is in the way", () => {
-        cluster({ namespaces: ["namespace/istio-system"], "owned-namespaces": ["namespace/istio-system"] });
-        fs.writeFileSync(path.join(bin.stateDir, "owner"), `${OWNER_LABEL}=${ownerLabelValue("istio-minikube", "other")}`);
+    test("another stack's install (another owner label) is in the way, even though Pulumi made it", () => {
+        istioSystem({ [OWNER_LABEL]: ownerLabelValue("istio-minikube", "other") }, ["pulumi-kubernetes-9d8e7f6a"]);
         expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "in-the-way", objects: ["namespace/istio-system"] });
+    });
+
+    test.each([
+        ["server-side apply", {}, ["pulumi-kubernetes-4f3a2b1c", "kube-controller-manager"]],
+        ["client-side apply", { "app.kubernetes.io/managed-by": "pulumi" }, ["pulumi-kubernetes"]],
+    ])("a stack deployed before the owner label (Pulumi made istio-system by %s, no owner label) is taken as this stack's own", (_how, labels, managers) => {
+        istioSystem(labels, managers);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "ours" });
+    });
+
+    test("an istio-system no Pulumi provider made (istioctl, Helm) is in the way", () => {
+        istioSystem({}, ["istioctl", "helm"]);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "in-the-way", objects: ["namespace/istio-system"] });
+    });
+
+    test("kubectl printing something that is not JSON is reported, not taken for a clear cluster", () => {
+        fs.writeFileSync(path.join(bin.stateDir, "namespaces.json"), "error: You must be logged in to the server (Unauthorized)\n");
+        expect(findExistingIstio(kubectl(), OWNER)).toMatchObject({ status: "unreachable" });
     });
 
     test("a cluster that does not answer is reported as unreachable with kubectl's reason", () => {
@@ -111,7 +135,8 @@ describe("findExistingIstio", () => {
 
 describe("refuseForeignIstio", () => {
     test("stops with the objects and both ways out, naming the config key", () => {
-        cluster({ namespaces: ["namespace/istio-system"], customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io"] });
+        istioSystem();
+        cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io"] });
         expect(() => refuseForeignIstio({ context: "my-cluster", owner: OWNER, stack: "cluster", dryRun: false, kubectl: kubectl() })).toThrow(
             /already has Istio objects this stack did not create \(nothing was changed\):\n {2}- namespace\/istio-system\n {2}- customresourcedefinition\.apiextensions\.k8s\.io\/gateways\.networking\.istio\.io\n[\s\S]*pulumi config set upsertExistingObjects true --stack cluster/,
         );
