@@ -1,8 +1,9 @@
 // Wiring only: read the stack's settings, check the host, create the components, export the outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "./components/config";
-import { runPreflight } from "./components/preflight";
-import { MinikubeCluster, bringUpExistingProfile } from "./components/minikubeCluster";
+import { prepareHost } from "./components/hostPreparation";
+import { ownerLabelValue } from "./components/existingIstio";
+import { MinikubeCluster } from "./components/minikubeCluster";
 import { ExistingCluster } from "./components/existingCluster";
 import { IstioRelease } from "./components/istioRelease";
 import { ImagePreload } from "./components/imagePreload";
@@ -14,24 +15,13 @@ import { Samples, SampleTarget } from "./components/samples";
 import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
 import { controlPlaneImages, sampleImages } from "./components/versions";
 import { certificatesFingerprint, injectorValues } from "./components/chartValues";
-import { ownerLabelValue, refuseForeignIstio } from "./components/existingIstio";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
-const checkHost = process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1";
-if (checkHost) runPreflight(settings);
-// A stopped profile of this stack is started again (a stale context refreshed) before anything reads it.
-const profileState =
-    settings.cluster.kind === "minikube" ? bringUpExistingProfile(settings.cluster.minikube, { dryRun: pulumi.runtime.isDryRun() }) : undefined;
-const kubeContextName = kubeContextOf(settings);
-// A cluster that already has an Istio this stack did not install: stop now, not half-way through `up`.
-if (checkHost && !settings.upsertExistingObjects && (profileState === undefined || profileState === "running")) {
-    refuseForeignIstio({
-        context: kubeContextName,
-        owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
-        stack: pulumi.getStack(),
-        dryRun: pulumi.runtime.isDryRun(),
-    });
+// The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host.
+if (process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1") {
+    prepareHost(settings, { dryRun: pulumi.runtime.isDryRun(), project: pulumi.getProject(), stack: pulumi.getStack() });
 }
+const kubeContextName = kubeContextOf(settings);
 
 const cluster =
     settings.cluster.kind === "minikube"

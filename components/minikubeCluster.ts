@@ -56,40 +56,45 @@ export function profileState(profile: string, projectDir: string = process.cwd()
     return out as ProfileState;
 }
 
+/** What `pulumi preview` says about a stopped profile, before the provider's own "cluster is unreachable". */
+export function stoppedProfileMessage(profile: string): string {
+    return (
+        `minikube profile '${profile}' is stopped (nothing was changed). A preview, including the one 'pulumi up' ` +
+        `begins with, needs the cluster: the Kubernetes provider renders Istio's charts against it. Start it with ` +
+        `'minikube start -p ${profile}', or run 'npm run up', which starts it and then runs 'pulumi up'.`
+    );
+}
+
 /**
- * Before anything is registered: a profile this stack made that is stopped (a reboot, `minikube stop`) is
- * started again by `pulumi up`, and a running one whose kubeconfig context is stale (the docker driver
- * publishes the API server on a new host port at every start) gets its context refreshed, both through
- * minikube-start.sh with the stack's settings. `pulumi preview` changes nothing and says what `up` will do.
- * A missing profile is left to the start command (a first `up`, or a profile deleted by hand).
+ * Before anything is registered, brings an existing profile of this stack back through
+ * components/scripts/minikube-resume.sh: a stale kubeconfig context (the docker driver publishes the API
+ * server on a new host port at every start) is rewritten, in a preview too, since it only points the
+ * profile's context at its running cluster; a stopped profile (a reboot, `minikube stop`) is started by an
+ * update that runs without a preview (`pulumi up --skip-preview`), and stops a preview with advice instead,
+ * because a preview changes nothing and the provider cannot render the charts against a stopped cluster
+ * (pulumi-kubernetes provider_construct.go Construct refuses while the cluster is unreachable).
+ * A missing profile is left to the start command (a first `up`).
  */
-export function bringUpExistingProfile(
-    settings: MinikubeSettings,
-    opts: { dryRun: boolean; projectDir?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void },
+export function resumeProfile(
+    profile: string,
+    opts: { dryRun: boolean; projectDir?: string; env?: NodeJS.ProcessEnv },
 ): ProfileState {
     const projectDir = opts.projectDir ?? process.cwd();
     const env = opts.env ?? process.env;
-    const state = profileState(settings.profile, projectDir, env);
+    const state = profileState(profile, projectDir, env);
     if (state !== "stopped" && state !== "stale") return state;
-    if (opts.dryRun) {
-        (opts.warn ?? pulumi.log.warn)(
-            state === "stopped"
-                ? `minikube profile '${settings.profile}' is stopped: 'pulumi up' starts it first. Until then this preview cannot reach the cluster.`
-                : `minikube profile '${settings.profile}' runs, but its kubeconfig context is stale: 'pulumi up' refreshes it (or run 'minikube update-context -p ${settings.profile}').`,
-        );
-        return state;
-    }
+    if (state === "stopped" && opts.dryRun) throw new pulumi.RunError(stoppedProfileMessage(profile));
     try {
-        execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-start.sh")], {
-            env: { ...env, ...minikubeEnvironment(settings) },
+        execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-resume.sh")], {
+            env: { ...env, MINIKUBE_PROFILE: profile },
             encoding: "utf8",
             // minikube's progress goes to the console as it comes; nothing on stdout is expected.
             stdio: ["ignore", "ignore", "inherit"],
         });
     } catch {
         throw new pulumi.RunError(
-            `could not start the stopped minikube profile '${settings.profile}' (see minikube's output above); ` +
-                `start it by hand with 'minikube start -p ${settings.profile}' and run 'pulumi up' again`,
+            `could not bring back the ${state} minikube profile '${profile}' (see minikube's output above); ` +
+                `run 'minikube start -p ${profile}' by hand and then 'pulumi up' again`,
         );
     }
     return "running";

@@ -7,9 +7,12 @@ import * as path from "path";
 import { planFor, providerOf } from "./helpers/plan";
 import { createFakeBin, FakeBin, runScript } from "./helpers/fakeBin";
 import { PROVIDER_ENVIRONMENT } from "../components/kubernetesProvider";
-import { bringUpExistingProfile } from "../components/minikubeCluster";
+import { resumeProfile, stoppedProfileMessage } from "../components/minikubeCluster";
+import { prepareHost } from "../components/hostPreparation";
+import type { Kubectl } from "../components/existingIstio";
+import { parseSettings } from "../components/config";
 import type { Plan } from "../scripts/offline-plan";
-import type { MinikubeSettings } from "../components/config";
+import type { StackSettings } from "../components/config";
 
 jest.setTimeout(120_000);
 
@@ -36,7 +39,6 @@ afterEach(() => {
     bin.cleanup();
 });
 
-const DEV: MinikubeSettings = { profile: "istio-dev", driver: "kvm2", cpus: 4, memory: 8192, kubernetesVersion: "v1.35.1", extraConfig: [] };
 const minikubeStatus = (code: number) => fs.writeFileSync(path.join(bin.stateDir, "status"), `${code}\n`);
 const startCalls = () => bin.callsOf("minikube").filter((args) => args[0] === "start" || args[0] === "update-context");
 
@@ -62,67 +64,131 @@ describe("minikube-state.sh", () => {
 });
 
 describe("a restarted or stopped profile", () => {
-    test("the provider's inputs hold no address: a restart on a new port leaves them equal, so nothing is replaced", async () => {
-        // Two runs, before and after `minikube start` moved the API server to another port: the program
-        // sees a running profile both times and stores the same provider config.
-        minikubeStatus(0);
-        const before = await planFor("dev");
-        minikubeStatus(0);
-        const after = await planFor("dev");
-        expect(providerOf(after).inputs).toEqual(providerOf(before).inputs);
-        expect(providerOf(after).inputs).toEqual({ context: "istio-dev", clusterIdentifier: "minikube/istio-dev/minikube-start-id" });
-        expect(startCalls()).toEqual([]);
+    const RESUME_SCRIPT = path.join(REPO, "components", "scripts", "minikube-resume.sh");
+
+    test("the provider's inputs hold no address, port or key: a restart on a new port has nothing to change", async () => {
+        const plan = await planFor("dev");
+        expect(providerOf(plan).inputs).toEqual({ context: "istio-dev", clusterIdentifier: "minikube/istio-dev/minikube-start-id" });
     });
 
-    test("`pulumi up` starts a stopped profile with the stack's settings", () => {
+    test("the offline plan runs nothing on the host: minikube is never asked", async () => {
         minikubeStatus(7);
-        expect(bringUpExistingProfile(DEV, { dryRun: false, projectDir: REPO })).toBe("running");
-        expect(startCalls()).toEqual([
-            [
-                "start",
-                "--profile=istio-dev",
-                "--driver=kvm2",
-                "--cpus=4",
-                "--memory=8192",
-                "--kubernetes-version=v1.35.1",
-                "--wait=all",
-                "--interactive=false",
-            ],
-        ]);
-    });
-
-    test("`pulumi up` refreshes a stale context (status 4) with update-context only", () => {
-        minikubeStatus(4);
-        bringUpExistingProfile(DEV, { dryRun: false, projectDir: REPO });
-        expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
-    });
-
-    test("the program asks for the profile's state on every run, before registering anything", async () => {
-        minikubeStatus(0);
         await planFor("dev");
+        expect(bin.callsOf("minikube")).toEqual([]);
+    });
+
+    describe("minikube-resume.sh", () => {
+        test("a stopped profile is started bare, with the settings minikube stored for it, not the stack's current ones", () => {
+            minikubeStatus(7);
+            const result = runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev" } });
+            expect(result.code).toBe(0);
+            expect(startCalls()).toEqual([["start", "--profile=istio-dev", "--wait=all", "--interactive=false"]]);
+            expect(result.stderr).toContain("minikube profile 'istio-dev' is stopped; starting it.");
+        });
+
+        test("a stale context (status 4) is rewritten with update-context only", () => {
+            minikubeStatus(4);
+            expect(runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev" } }).code).toBe(0);
+            expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
+        });
+
+        test.each([0, 85])("a running (0) or missing (85) profile is left alone: status %d", (code) => {
+            minikubeStatus(code);
+            expect(runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev" } }).code).toBe(0);
+            expect(startCalls()).toEqual([]);
+        });
+    });
+
+    describe("resumeProfile, what `pulumi up` and `pulumi preview` do first", () => {
+        test("an update without a preview (`pulumi up --skip-preview`) starts a stopped profile", () => {
+            minikubeStatus(7);
+            expect(resumeProfile("istio-dev", { dryRun: false, projectDir: REPO })).toBe("running");
+            expect(startCalls()).toEqual([["start", "--profile=istio-dev", "--wait=all", "--interactive=false"]]);
+        });
+
+        test("a preview of a stopped profile changes nothing and stops with what to run", () => {
+            minikubeStatus(7);
+            expect(() => resumeProfile("istio-dev", { dryRun: true, projectDir: REPO })).toThrow(stoppedProfileMessage("istio-dev"));
+            expect(stoppedProfileMessage("istio-dev")).toMatch(/minikube start -p istio-dev.*npm run up/);
+            expect(startCalls()).toEqual([]);
+        });
+
+        test.each([true, false])("a stale context is rewritten in a preview too (dryRun %s): it only points at the running cluster", (dryRun) => {
+            minikubeStatus(4);
+            expect(resumeProfile("istio-dev", { dryRun, projectDir: REPO })).toBe("running");
+            expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
+        });
+
+        test("a failed start stops `pulumi up` with what to do", () => {
+            bin.add("minikube", `case "$1" in status) exit 7 ;; start) echo "no driver" >&2; exit 80 ;; esac`);
+            expect(() => resumeProfile("istio-dev", { dryRun: false, projectDir: REPO })).toThrow(
+                /could not bring back the stopped minikube profile 'istio-dev'.*minikube start -p istio-dev/,
+            );
+        });
+    });
+});
+
+describe("prepareHost: the order and the decisions index.ts runs before registering anything", () => {
+    const ENV = { homeDir: "/home/tester", projectDir: REPO };
+    const settingsOf = (stack: string, config: Record<string, unknown> = {}) =>
+        parseSettings(Object.fromEntries(Object.entries(config).map(([k, v]) => [`istio-minikube:${k}`, typeof v === "string" ? v : JSON.stringify(v)])), stack, ENV);
+    /** A kubectl answering like a cluster without Istio. */
+    const emptyCluster: Kubectl = (args) => (args.includes("--output=json") ? '{"items":[]}' : "");
+
+    function prepare(settings: StackSettings, dryRun = false) {
+        const steps: string[] = [];
+        const kubectl: Kubectl = (args) => {
+            steps.push(`kubectl ${args.slice(0, 2).join(" ")}`);
+            return emptyCluster(args);
+        };
+        const result = prepareHost(settings, {
+            dryRun,
+            project: "istio-minikube",
+            stack: "dev",
+            projectDir: REPO,
+            preflight: () => steps.push("preflight"),
+            kubectl,
+            warn: (m) => steps.push(`warn ${m}`),
+        });
+        return { result, steps };
+    }
+
+    test("a running minikube profile: tools, then the profile, then the look for another Istio", () => {
+        minikubeStatus(0);
+        const { result, steps } = prepare(settingsOf("dev"));
+        expect(result).toEqual({ profile: "running", existingIstio: "clear" });
+        expect(steps[0]).toBe("preflight");
+        expect(steps.slice(1)).toEqual(["kubectl get namespaces", "kubectl get customresourcedefinitions", "kubectl get mutatingwebhookconfigurations", "kubectl get validatingwebhookconfigurations"]);
         expect(bin.callsOf("minikube")).toEqual([["status", "--profile=istio-dev", "--output=json"]]);
     });
 
-    test("`pulumi preview` of a stopped profile changes nothing and says what `up` will do", () => {
+    test("a profile that does not exist yet (a first up): nothing to look at in a cluster", () => {
+        minikubeStatus(85);
+        const { result, steps } = prepare(settingsOf("dev"));
+        expect(result).toEqual({ profile: "missing" });
+        expect(steps).toEqual(["preflight"]);
+    });
+
+    test("a stopped profile in a preview: stops after the tools check, before the cluster is asked anything", () => {
         minikubeStatus(7);
-        const warnings: string[] = [];
-        const state = bringUpExistingProfile(DEV, { dryRun: true, projectDir: REPO, warn: (m) => warnings.push(m) });
-        expect(state).toBe("stopped");
-        expect(startCalls()).toEqual([]);
-        expect(warnings).toEqual([expect.stringContaining("minikube profile 'istio-dev' is stopped: 'pulumi up' starts it first")]);
+        const steps: string[] = [];
+        expect(() =>
+            prepareHost(settingsOf("dev"), { dryRun: true, project: "istio-minikube", stack: "dev", projectDir: REPO, preflight: () => steps.push("preflight"), kubectl: () => { steps.push("kubectl"); return ""; } }),
+        ).toThrow(/is stopped/);
+        expect(steps).toEqual(["preflight"]);
     });
 
-    test("a failed start stops `pulumi up` with what to do", () => {
-        bin.add("minikube", `case "$1" in status) exit 7 ;; start) echo "no driver" >&2; exit 80 ;; esac`);
-        expect(() => bringUpExistingProfile(DEV, { dryRun: false, projectDir: REPO })).toThrow(
-            /could not start the stopped minikube profile 'istio-dev'.*minikube start -p istio-dev/,
-        );
+    test("an existing cluster: minikube is never run; the look for another Istio is", () => {
+        const { result, steps } = prepare(settingsOf("cluster", { cluster: "existing", kubeContext: "team" }));
+        expect(result).toEqual({ existingIstio: "clear" });
+        expect(steps).toContain("kubectl get namespaces");
+        expect(bin.callsOf("minikube")).toEqual([]);
     });
 
-    test.each([85, 0])("a missing (85) or running (0) profile is left alone by `pulumi up`: status %d", (code) => {
-        minikubeStatus(code);
-        bringUpExistingProfile(DEV, { dryRun: false, projectDir: REPO });
-        expect(startCalls()).toEqual([]);
+    test("upsertExistingObjects: the user chose to adopt, so the look is skipped", () => {
+        const { result, steps } = prepare(settingsOf("cluster", { cluster: "existing", kubeContext: "team", upsertExistingObjects: true }));
+        expect(result).toEqual({});
+        expect(steps).toEqual(["preflight"]);
     });
 });
 
