@@ -9,8 +9,8 @@
 # with advice: dropping the objects there would leave istiod, the injection webhook (failurePolicy: Fail)
 # and the namespace labels behind, and pods in those namespaces could no longer be created.
 #
-# What was deployed comes from the stack's outputs (clusterKind, kubeContext), not from its config file,
-# which may have changed since.
+# What was deployed comes from the stack's state (scripts/deployed-cluster.js), not from its config file,
+# which may have changed since, nor from its outputs, which a first `up` that failed half-way never wrote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
@@ -19,16 +19,9 @@ stack=${1:-dev}
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
 
-outputs=$(pulumi stack output --json --stack "$stack") || die "could not read the outputs of stack '$stack' (see above)"
-# clusterKind and kubeContext, one per line; both empty when the stack was never deployed.
-deployed=$(node -e '
-    let text = "";
-    process.stdin.on("data", (d) => (text += d)).on("end", () => {
-        const o = JSON.parse(text || "{}");
-        const plain = (v) => (typeof v === "string" ? v : "");
-        console.log(plain(o.clusterKind));
-        console.log(plain(o.kubeContext));
-    });' <<<"$outputs") || die "the outputs of stack '$stack' are not JSON"
+# The cluster the state holds (scripts/deployed-cluster.js): kind, then minikube profile or context.
+exported=$(pulumi stack export --stack "$stack") || die "could not read the state of stack '$stack' (see above)"
+deployed=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not read the state of stack '$stack'"
 kind=""
 context=""
 { read -r kind || true; read -r context || true; } <<<"$deployed"
@@ -42,7 +35,7 @@ advice() {
         log "  Only if that cluster is gone for good: PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack $stack"
         log "  drops its objects from state. On a cluster that still exists that leaves istiod, the injection webhook"
         log "  (failurePolicy: Fail) and the namespace labels behind, and pods in those namespaces cannot be created."
-    else
+    elif [ "$kind" = minikube ]; then
         log "  Check the minikube profile: minikube status -p '$context'; then run npm run destroy -- $stack again."
     fi
 }

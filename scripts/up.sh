@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# npm run up [-- STACK]: installs the program's packages, creates the stack if it is new, and runs
+# npm run up [-- STACK]: installs the program's packages, creates the stack if it is new, brings its
+# minikube profile back when it is stopped (a reboot, `minikube stop`) or its context is stale, and runs
 # `pulumi up` for it (dev when no stack is named). The program itself checks the host's tools first.
+# The profile is started here, not in the program, because `pulumi up` begins with a preview, and a
+# preview must change nothing (components/minikubeCluster.ts resumeProfile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. components/scripts/lib.sh
 stack=${1:-dev}
 if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
     stacks=()
@@ -16,4 +20,20 @@ fi
 command -v pulumi >/dev/null 2>&1 || { ./preflight; exit 1; }
 [ -d node_modules ] || npm ci --no-audit --no-fund
 pulumi stack select --create "$stack"
+
+# The profile the stack's state holds: none before the first `up`.
+exported=$(pulumi stack export --stack "$stack") || die "could not read the state of stack '$stack' (see above)"
+deployed=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not read the state of stack '$stack'"
+kind=""
+profile=""
+{ read -r kind || true; read -r profile || true; } <<<"$deployed"
+if [ "$kind" = minikube ] && command -v minikube >/dev/null 2>&1; then
+    [[ "$profile" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] || die "stack '$stack' names the minikube profile '$profile', which is not a profile name"
+    found=$(MINIKUBE_PROFILE=$profile bash components/scripts/minikube-resume.sh)
+    if [ "$found" = missing ]; then
+        die "stack '$stack' holds minikube profile '$profile', which no longer exists (deleted by hand?)." \
+            "Run npm run destroy -- $stack, which drops the stack's objects from state since their cluster is gone," \
+            "then npm run up -- $stack to build it all again."
+    fi
+fi
 pulumi up --stack "$stack"

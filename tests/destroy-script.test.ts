@@ -4,16 +4,17 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FakeBin, createFakeBin, runScript } from "./helpers/fakeBin";
+import { existingState, minikubeState } from "./helpers/stackState";
 
 const SCRIPT = path.join(__dirname, "..", "scripts", "destroy.sh");
 // destroy.sh reads the outputs' JSON with node.
 const SYSTEM_PATH = `${path.dirname(process.execPath)}:/usr/bin:/bin`;
 
-// The fake pulumi prints the outputs the test wrote, and records with what PULUMI_K8S_DELETE_UNREACHABLE
-// `destroy` ran (unset, or its value); a test can make destroy fail.
+// The fake pulumi prints, for `stack export`, the state the test wrote, and records with what
+// PULUMI_K8S_DELETE_UNREACHABLE `destroy` ran (unset, or its value); a test can make destroy fail.
 const PULUMI = `
 case "$1" in
-    stack) cat "$FAKE_STATE/outputs" ;;
+    stack) cat "$FAKE_STATE/state.json" ;;
     destroy)
         printf '%s\\n' "\${PULUMI_K8S_DELETE_UNREACHABLE-unset}" >>"$FAKE_STATE/destroys"
         [ -e "$FAKE_STATE/destroy-fails" ] && { echo "error: configured Kubernetes cluster is unreachable" >&2; exit 255; }
@@ -29,9 +30,9 @@ esac`;
 let bin: FakeBin;
 afterEach(() => bin?.cleanup());
 
-function setUp(outputs: object, minikubeStatus?: number, options: { destroyFails?: boolean; noMinikube?: boolean } = {}): void {
+function setUp(state: object, minikubeStatus?: number, options: { destroyFails?: boolean; noMinikube?: boolean } = {}): void {
     bin = createFakeBin(options.noMinikube ? { pulumi: PULUMI } : { pulumi: PULUMI, minikube: MINIKUBE });
-    fs.writeFileSync(path.join(bin.stateDir, "outputs"), JSON.stringify(outputs));
+    fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(state));
     if (minikubeStatus !== undefined) fs.writeFileSync(path.join(bin.stateDir, "status"), String(minikubeStatus));
     if (options.destroyFails) fs.writeFileSync(path.join(bin.stateDir, "destroy-fails"), "");
 }
@@ -46,10 +47,11 @@ function destroys(): string[] {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : [];
 }
 
-const MINIKUBE_STACK = { clusterKind: "minikube", kubeContext: "istio-dev", rootCertificate: "-----BEGIN CERTIFICATE-----" };
-const EXISTING_STACK = { clusterKind: "existing", kubeContext: "team-cluster" };
+const MINIKUBE_STACK = minikubeState("istio-dev");
+const EXISTING_STACK = existingState("team-cluster");
 
 describe("a minikube stack", () => {
+    // The state has no outputs (as after a first `up` that failed half-way): the profile comes from the start command.
     test("whose profile no longer exists: destroy drops the unreachable objects from state", () => {
         setUp(MINIKUBE_STACK, 85);
         const result = destroy();
@@ -57,7 +59,7 @@ describe("a minikube stack", () => {
         expect(destroys()).toEqual(["true"]);
         expect(result.stderr).toContain("minikube profile 'istio-dev' no longer exists");
         expect(result.calls.map((c) => [c.tool, ...c.args])).toEqual([
-            ["pulumi", "stack", "output", "--json", "--stack", "dev"],
+            ["pulumi", "stack", "export", "--stack", "dev"],
             ["minikube", "status", "--profile=istio-dev", "--output=json"],
             ["pulumi", "destroy", "--stack", "dev"],
         ]);
@@ -95,8 +97,8 @@ describe("a minikube stack", () => {
         expect(result.stderr).toMatch(/minikube is not installed.*install it/);
     });
 
-    test("a profile name in the outputs that is not a profile name is refused, never passed to minikube", () => {
-        setUp({ clusterKind: "minikube", kubeContext: "x; touch pwned" }, 85);
+    test("a profile name in the state that is not a profile name is refused, never passed to minikube", () => {
+        setUp(minikubeState("x; touch pwned"), 85);
         const result = destroy();
         expect(result.code).toBe(1);
         expect(result.stderr).toContain("names the minikube profile 'x; touch pwned', which is not a profile name");
@@ -126,8 +128,8 @@ describe("an existing cluster", () => {
     });
 });
 
-test("a stack never deployed (no outputs): a plain destroy", () => {
-    setUp({});
+test("a stack never deployed (an empty state): a plain destroy", () => {
+    setUp({ version: 3, deployment: { manifest: {}, resources: [] } });
     expect(destroy("fresh").code).toBe(0);
     expect(destroys()).toEqual(["unset"]);
 });
@@ -139,3 +141,4 @@ test("a stack name with shell metacharacters is refused before pulumi runs", () 
     expect(result.stderr).toContain("'dev;touch pwned' is not a stack name");
     expect(result.calls).toEqual([]);
 });
+
