@@ -324,6 +324,21 @@ describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
         expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
     });
 
+    test("two runs that both find a dead run's lock: one takes it over, the other waits; one download, one folder", async () => {
+        serve(good, shaFile(goodSha));
+        routes.get(URL_PATH)!.delayMs = 1000;
+        const cache = path.join(scratch, "cache");
+        const lock = path.join(cache, `.istio-${VERSION}.lock`);
+        fs.mkdirSync(lock, { recursive: true });
+        const ended = execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
+        fs.writeFileSync(path.join(lock, "pid"), `${ended}\n`);
+        const [a, b] = await Promise.all([run(cache, { ISTIO_RELEASE_URL: releaseUrl() }), run(cache, { ISTIO_RELEASE_URL: releaseUrl() })]);
+        expect([a.code, b.code]).toEqual([0, 0]);
+        expect(requests).toEqual([URL_PATH, `${URL_PATH}.sha256`]);
+        expectUnpacked(path.join(cache, `istio-${VERSION}`));
+        expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
+    });
+
     test("a lock held by a live run past the wait: fails naming the lock, and leaves that run's lock alone", async () => {
         serve(good, shaFile(goodSha));
         const cache = path.join(scratch, "cache");
@@ -335,7 +350,7 @@ describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
             cwd: scratch,
         });
         expect(result.code).not.toBe(0);
-        expect(result.stderr).toContain(`waited 2s for another run to unpack Istio ${VERSION}; if no other 'pulumi up' is running, remove ${lock} and try again`);
+        expect(result.stderr).toContain(`waited 2s for another run to unpack Istio ${VERSION}; if no other 'pulumi up' is running, remove ${lock} (and ${lock}.takeover, if it is there) and try again`);
         expect(requests).toEqual([]);
         expect(fs.readFileSync(path.join(lock, "pid"), "utf8")).toBe(`${process.pid}\n`);
     });

@@ -26,21 +26,31 @@ fi
 
 mkdir -p "$ISTIO_CACHE_DIR"
 # The lock is a folder: mkdir is atomic, and macOS has no flock(1). It holds the owner's pid, so a lock
-# left by a run that was killed is noticed and taken over instead of blocking every later run.
+# left by a run that was killed is noticed and taken over instead of blocking every later run. Only one
+# waiter at a time may take over (a second lock folder), and it looks at the pid again once it may: two
+# waiters that both saw the dead owner cannot remove the lock the first of them has just taken.
 lock="$ISTIO_CACHE_DIR/.istio-$version.lock"
+takeover="$lock.takeover"
 lock_wait=${ISTIO_RELEASE_LOCK_WAIT:-900}
 [[ "$lock_wait" =~ ^[0-9]+$ ]] || die "ISTIO_RELEASE_LOCK_WAIT must be a number of seconds, not '$lock_wait'"
+# owner_ended: the lock holds the pid of a process that no longer runs (an empty pid: just taken, not yet written).
+owner_ended() {
+    owner=$(cat "$lock/pid" 2>/dev/null) || owner=""
+    [[ "$owner" =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2>/dev/null
+}
 waited=0
 until mkdir "$lock" 2>/dev/null; do
-    owner=$(cat "$lock/pid" 2>/dev/null) || owner=""
-    if [[ "$owner" =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2>/dev/null; then
-        log "Taking over the lock of a run that ended while unpacking Istio $version (pid $owner)."
-        rm -rf "$lock"
+    if owner_ended && mkdir "$takeover" 2>/dev/null; then
+        if owner_ended; then
+            log "Taking over the lock of a run that ended while unpacking Istio $version (pid $owner)."
+            rm -rf "$lock"
+        fi
+        rmdir "$takeover"
         continue
     fi
     [ "$waited" -eq 0 ] && log "Another run is unpacking Istio $version${owner:+ (pid $owner)}; waiting for it."
     [ "$waited" -ge "$lock_wait" ] &&
-        die "waited ${waited}s for another run to unpack Istio $version; if no other 'pulumi up' is running, remove $lock and try again"
+        die "waited ${waited}s for another run to unpack Istio $version; if no other 'pulumi up' is running, remove $lock (and $takeover, if it is there) and try again"
     sleep 1
     waited=$((waited + 1))
 done
