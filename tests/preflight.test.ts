@@ -166,7 +166,7 @@ describe("checkTools with the real preflight.sh", () => {
             ["pulumi", "v3.186.9", "3.187.0", /object-typed config keys/],
             ["pulumi", "v2.25.2", "3.187.0", /object-typed config keys/],
             ["minikube", "v1.37.0", "1.38.1", /checked against/],
-            ["kubectl", "Client Version: v1.33.4", "1.34.0", /one minor version/],
+            ["kubectl", "Client Version: v1.30.4", "1.31.0", /one minor version/],
         ])("%s %s is too old: the report names the minimum and why", (tool, printed, floor, why) => {
             bin = createFakeBin({ [tool]: `[ "$1" = version ] && echo ${JSON.stringify(printed)}; exit 0` });
             const result = check([tool]);
@@ -185,7 +185,7 @@ describe("checkTools with the real preflight.sh", () => {
             ["minikube", "v1.38.1"],
             ["minikube", "v1.40.0-beta.0"],
             ["minikube", "v2.0.0"],
-            ["kubectl", "Client Version: v1.34.0\nKustomize Version: v5.7.1"],
+            ["kubectl", "Client Version: v1.31.0\nKustomize Version: v5.7.1"],
             // kubectl before 1.28 printed a Go struct; its first X.Y.Z is still the client version.
             ["kubectl", 'Client Version: version.Info{Major:"1", Minor:"36", GitVersion:"v1.36.0"}'],
         ])("%s %j is new enough", (tool, printed) => {

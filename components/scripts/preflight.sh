@@ -37,9 +37,9 @@ minimum_version() {
         # The release whose source the program was checked against: profile names, `status` exit codes,
         # `image load`/`image ls`, and v1.35.1 as a known Kubernetes version.
         minikube) echo "1.38.1 (the release this program was checked against)" ;;
-        # kubectl is supported within one minor version of the API server (Kubernetes version skew policy);
-        # the stacks run Kubernetes v1.35.
-        kubectl) echo "1.34.0 (kubectl supports API servers one minor version away; the stacks run Kubernetes v1.35)" ;;
+        # kubectl is supported within one minor version of the API server (Kubernetes version skew policy),
+        # and Istio 1.30 runs on Kubernetes 1.32 or newer, so no cluster this program can use needs less.
+        kubectl) echo "1.31.0 (Istio 1.30 needs Kubernetes 1.32 or newer, and kubectl supports API servers one minor version away)" ;;
     esac
 }
 
