@@ -30,7 +30,7 @@ export function prepareHost(settings: StackSettings, opts: HostPreparationOption
     (opts.preflight ?? ((s: StackSettings) => runPreflight(s, opts.projectDir)))(settings);
     const result: HostPreparation = {};
     if (settings.cluster.kind === "minikube") {
-        result.profile = resumeProfile(settings.cluster.minikube.profile, { dryRun: opts.dryRun, projectDir: opts.projectDir, env: opts.env });
+        result.profile = resumeProfile(settings.cluster.minikube.profile, { dryRun: opts.dryRun, stack: opts.stack, projectDir: opts.projectDir, env: opts.env });
     }
     // Only a cluster that runs can be asked; a minikube profile that does not exist yet holds nothing. With
     // upsertExistingObjects the user chose to adopt what is there.

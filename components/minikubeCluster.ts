@@ -57,11 +57,11 @@ export function profileState(profile: string, projectDir: string = process.cwd()
 }
 
 /** What `pulumi preview` says about a stopped profile, before the provider's own "cluster is unreachable". */
-export function stoppedProfileMessage(profile: string): string {
+export function stoppedProfileMessage(profile: string, stack: string): string {
     return (
         `minikube profile '${profile}' is stopped (nothing was changed). A preview, including the one 'pulumi up' ` +
         `begins with, needs the cluster: the Kubernetes provider renders Istio's charts against it. Start it with ` +
-        `'minikube start -p ${profile}', or run 'npm run up', which starts it and then runs 'pulumi up'.`
+        `'minikube start -p ${profile}', or run 'npm run up -- ${stack}', which starts it and then runs 'pulumi up'.`
     );
 }
 
@@ -77,13 +77,13 @@ export function stoppedProfileMessage(profile: string): string {
  */
 export function resumeProfile(
     profile: string,
-    opts: { dryRun: boolean; projectDir?: string; env?: NodeJS.ProcessEnv },
+    opts: { dryRun: boolean; stack: string; projectDir?: string; env?: NodeJS.ProcessEnv },
 ): ProfileState {
     const projectDir = opts.projectDir ?? process.cwd();
     const env = opts.env ?? process.env;
     const state = profileState(profile, projectDir, env);
     if (state !== "stopped" && state !== "stale") return state;
-    if (state === "stopped" && opts.dryRun) throw new pulumi.RunError(stoppedProfileMessage(profile));
+    if (state === "stopped" && opts.dryRun) throw new pulumi.RunError(stoppedProfileMessage(profile, opts.stack));
     try {
         execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-resume.sh")], {
             env: { ...env, MINIKUBE_PROFILE: profile },

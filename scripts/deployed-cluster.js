@@ -1,20 +1,26 @@
-// Reads `pulumi stack export` on stdin and prints the cluster the stack's state says it deployed to, as two
-// lines: the kind (minikube or existing; empty when nothing is deployed) and the minikube profile or the
-// kubeconfig context. The state, not the config file, which may have changed since, and not the outputs,
+// Reads `pulumi stack export` on stdin and prints the cluster the stack's state says it deployed to, as three
+// lines: the kind (minikube or existing; empty when nothing is deployed), the minikube profile or the
+// kubeconfig context, and "replacing" when that profile is being replaced (the old one already deleted by a
+// delete-before-replace whose new start has not succeeded yet: the engine keeps it in state marked
+// pendingReplacement, pkg/resource/deploy/step.go) or nothing. The state, not the config file, which may have changed since, and not the outputs,
 // which a first `up` that failed half-way never wrote. Used by scripts/up.sh and scripts/destroy.sh.
 "use strict";
 
 /** @param {unknown} exported the parsed `pulumi stack export` document */
 function deployedCluster(exported) {
     const resources = (exported && exported.deployment && exported.deployment.resources) || [];
-    const start = resources.find((r) => r.type === "command:local:Command" && /::minikube-start$/.test(r.urn || ""));
+    // Resources marked `delete` are old copies waiting for deletion; they say nothing about the current cluster.
+    const live = resources.filter((r) => !r.delete);
+    const start = live.find((r) => r.type === "command:local:Command" && /\$command:local:Command::minikube-start$/.test(r.urn || ""));
     if (start) {
         const profile = start.inputs && start.inputs.environment && start.inputs.environment.MINIKUBE_PROFILE;
-        return { kind: "minikube", name: typeof profile === "string" ? profile : "" };
+        return { kind: "minikube", name: typeof profile === "string" ? profile : "", replacing: Boolean(start.pendingReplacement) };
     }
-    const provider = resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.inputs && typeof r.inputs.context === "string");
-    if (provider) return { kind: "existing", name: provider.inputs.context };
-    return { kind: "", name: "" };
+    const provider = live.find(
+        (r) => r.type === "pulumi:providers:kubernetes" && /:ExistingCluster\$pulumi:providers:kubernetes::/.test(r.urn || "") && r.inputs && typeof r.inputs.context === "string",
+    );
+    if (provider) return { kind: "existing", name: provider.inputs.context, replacing: false };
+    return { kind: "", name: "", replacing: false };
 }
 
 if (require.main === module) {
@@ -29,8 +35,8 @@ if (require.main === module) {
             console.error("istio-minikube: `pulumi stack export` did not print JSON");
             process.exit(1);
         }
-        const { kind, name } = deployedCluster(exported);
-        process.stdout.write(`${kind}\n${name}\n`);
+        const { kind, name, replacing } = deployedCluster(exported);
+        process.stdout.write(`${kind}\n${name}\n${replacing ? "replacing" : ""}\n`);
     });
 }
 

@@ -25,6 +25,7 @@ deployed=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not re
 kind=""
 context=""
 { read -r kind || true; read -r context || true; } <<<"$deployed"
+# (A third line says the profile is being replaced; missing is then just as gone for destroy.)
 
 advice() {
     log ""

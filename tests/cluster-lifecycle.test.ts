@@ -102,26 +102,26 @@ describe("a restarted or stopped profile", () => {
     describe("resumeProfile, what `pulumi up` and `pulumi preview` do first", () => {
         test("an update without a preview (`pulumi up --skip-preview`) starts a stopped profile", () => {
             minikubeStatus(7);
-            expect(resumeProfile("istio-dev", { dryRun: false, projectDir: REPO })).toBe("running");
+            expect(resumeProfile("istio-dev", { dryRun: false, stack: "dev", projectDir: REPO })).toBe("running");
             expect(startCalls()).toEqual([["start", "--profile=istio-dev", "--wait=all", "--interactive=false"]]);
         });
 
         test("a preview of a stopped profile changes nothing and stops with what to run", () => {
             minikubeStatus(7);
-            expect(() => resumeProfile("istio-dev", { dryRun: true, projectDir: REPO })).toThrow(stoppedProfileMessage("istio-dev"));
-            expect(stoppedProfileMessage("istio-dev")).toMatch(/minikube start -p istio-dev.*npm run up/);
+            expect(() => resumeProfile("istio-dev", { dryRun: true, stack: "dev", projectDir: REPO })).toThrow(stoppedProfileMessage("istio-dev", "dev"));
+            expect(stoppedProfileMessage("istio-dev", "dev")).toMatch(/minikube start -p istio-dev.*npm run up -- dev/);
             expect(startCalls()).toEqual([]);
         });
 
         test.each([true, false])("a stale context is rewritten in a preview too (dryRun %s): it only points at the running cluster", (dryRun) => {
             minikubeStatus(4);
-            expect(resumeProfile("istio-dev", { dryRun, projectDir: REPO })).toBe("running");
+            expect(resumeProfile("istio-dev", { dryRun, stack: "dev", projectDir: REPO })).toBe("running");
             expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
         });
 
         test("a failed start stops `pulumi up` with what to do", () => {
             bin.add("minikube", `case "$1" in status) exit 7 ;; start) echo "no driver" >&2; exit 80 ;; esac`);
-            expect(() => resumeProfile("istio-dev", { dryRun: false, projectDir: REPO })).toThrow(
+            expect(() => resumeProfile("istio-dev", { dryRun: false, stack: "dev", projectDir: REPO })).toThrow(
                 /could not bring back the stopped minikube profile 'istio-dev'.*minikube start -p istio-dev/,
             );
         });

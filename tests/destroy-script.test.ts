@@ -128,8 +128,8 @@ describe("an existing cluster", () => {
     });
 });
 
-test("a stack never deployed (an empty state): a plain destroy", () => {
-    setUp({ version: 3, deployment: { manifest: {}, resources: [] } });
+test("a stack never deployed (the local backend exports no deployment): a plain destroy", () => {
+    setUp({ version: 3, deployment: null });
     expect(destroy("fresh").code).toBe(0);
     expect(destroys()).toEqual(["unset"]);
 });

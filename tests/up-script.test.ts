@@ -61,9 +61,41 @@ test("a profile the state holds that was deleted by hand: stops before `pulumi u
     expect(bin.callsOf("minikube").map((args) => args[0])).not.toContain("start");
 });
 
-test("a new stack (nothing in its state): straight to `pulumi up`, which creates the profile", () => {
-    up({ version: 3, deployment: { manifest: {}, resources: [] } }, 85);
-    expect(sequence()).toEqual(["pulumi stack select --create dev", "pulumi stack export --stack dev", "pulumi up --stack dev"]);
+// What the local backend exports for a stack just created: no deployment yet.
+const NEW_STACK = { version: 3, deployment: null };
+
+test("a new stack: the profile its config names does not exist yet, so straight to `pulumi up`, which creates it", () => {
+    up(NEW_STACK, 85);
+    expect(sequence()).toEqual([
+        "pulumi stack select --create dev",
+        "pulumi stack export --stack dev",
+        "minikube status --profile=istio-dev --output=json",
+        "pulumi up --stack dev",
+    ]);
+});
+
+test("a first `up` interrupted after `minikube start` (nothing in the state, the profile stopped): the config's profile is started", () => {
+    up(NEW_STACK, 7);
+    expect(bin.callsOf("minikube")).toContainEqual(["start", "--profile=istio-dev", "--wait=all", "--interactive=false"]);
+    expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
+});
+
+test("a cluster being replaced (old profile deleted, new start not yet done): `pulumi up` goes on to finish it", () => {
+    const state = minikubeState("istio-dev") as { deployment: { resources: Record<string, unknown>[] } };
+    state.deployment.resources[1].pendingReplacement = true;
+    const result = up(state, 85);
+    expect(result.code).toBe(0);
+    expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
+});
+
+test("a start that fails: stops with what to do, and `pulumi up` does not run", () => {
+    bin = createFakeBin({ pulumi: PULUMI, minikube: `case "$1" in status) exit 7 ;; start) echo "no driver" >&2; exit 80 ;; esac` });
+    fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(minikubeState("istio-dev")));
+    const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev"], systemPath: SYSTEM_PATH });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("could not bring back minikube profile 'istio-dev'");
+    expect(result.stderr).toContain("minikube start -p istio-dev");
+    expect(bin.callsOf("pulumi").map((args) => args[0])).not.toContain("up");
 });
 
 test("an existing-cluster stack never runs minikube", () => {
