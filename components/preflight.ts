@@ -25,11 +25,16 @@ export function requiredTools(settings: StackSettings, platform: NodeJS.Platform
     return [...new Set(tools)];
 }
 
+/** What preflight.sh is told about the cluster: its Kubernetes version, where the stack decides it (kubectl's minimum). */
+export function preflightEnvironment(settings: StackSettings): Record<string, string | undefined> {
+    return { PREFLIGHT_KUBERNETES_VERSION: settings.cluster.kind === "minikube" ? settings.cluster.minikube.kubernetesVersion : undefined };
+}
+
 /** Runs the preflight script; `projectDir` is where Pulumi runs the program. */
 export function checkTools(tools: string[], projectDir: string, env: NodeJS.ProcessEnv = process.env): { ok: boolean; report: string } {
     try {
         const report = execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "preflight.sh")], {
-            env: { ...env, PREFLIGHT_TOOLS: tools.join(" ") },
+            env: Object.fromEntries(Object.entries({ ...env, PREFLIGHT_TOOLS: tools.join(" ") }).filter(([, v]) => v !== undefined)),
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -45,7 +50,7 @@ export function checkTools(tools: string[], projectDir: string, env: NodeJS.Proc
  * message listing each missing tool and how to get it. `pulumi preview` only warns: it runs none of them.
  */
 export function runPreflight(settings: StackSettings, projectDir: string = process.cwd()): void {
-    const result = checkTools(requiredTools(settings), projectDir);
+    const result = checkTools(requiredTools(settings), projectDir, { ...process.env, ...preflightEnvironment(settings) });
     if (result.ok) return;
     if (pulumi.runtime.isDryRun()) {
         pulumi.log.warn(`${result.report}\n('pulumi up' will stop here until these are installed.)`);

@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { MINIKUBE_DRIVERS, StackSettings, parseSettings } from "../components/config";
-import { DRIVER_TOOLS, checkTools, requiredTools } from "../components/preflight";
+import { DRIVER_TOOLS, checkTools, preflightEnvironment, requiredTools } from "../components/preflight";
 import { FakeBin, createFakeBin, systemBin } from "./helpers/fakeBin";
 
 const REPO = path.resolve(__dirname, "..");
@@ -17,11 +17,11 @@ function settings(values: Record<string, unknown>): StackSettings {
     return parseSettings(raw, "dev", ENV);
 }
 
-// The scripts run with a PATH of the test's fakes plus bash and dirname, which they themselves run on.
+// The scripts run with a PATH of the test's fakes plus bash, dirname, sed and head, which they themselves run on.
 let bin: FakeBin;
 let sys: string;
 beforeAll(() => {
-    sys = systemBin(["bash", "dirname"]);
+    sys = systemBin(["bash", "dirname", "sed", "head"]);
 });
 afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
 afterEach(() => bin?.cleanup());
@@ -200,6 +200,20 @@ describe("checkTools with the real preflight.sh", () => {
             expect(check(["pulumi"]).report).toContain("version 3.99.0 is too old");
         });
 
+        test("a minikube stack's kubectl must be within one minor version of the stack's Kubernetes", () => {
+            bin = createFakeBin({ kubectl: `echo "Client Version: v1.33.4"` });
+            const tools = ["kubectl"];
+            const minikube = settings({ minikube: { kubernetesVersion: "v1.35.1" } });
+            const result = checkTools(tools, REPO, { PATH: `${bin.dir}:${sys}`, ...preflightEnvironment(minikube) });
+            expect(result.report).toContain(
+                "  - kubectl: version 1.33.4 is too old; 1.34.0 or newer is needed (kubectl supports API servers one minor version away, and this stack runs Kubernetes v1.35.1)",
+            );
+            // An existing cluster's version is not known up front: the floor is the one every cluster Istio 1.30 supports allows.
+            const existing = settings({ cluster: "existing", kubeContext: "team" });
+            expect(preflightEnvironment(existing)).toEqual({ PREFLIGHT_KUBERNETES_VERSION: undefined });
+            expect(checkTools(tools, REPO, { PATH: `${bin.dir}:${sys}`, PREFLIGHT_KUBERNETES_VERSION: undefined })).toMatchObject({ ok: true });
+        });
+
         test("a tool that does not say its version is reported, not passed", () => {
             bin = createFakeBin({ minikube: `echo "something went wrong" >&2; exit 1` });
             const result = check(["minikube"]);
@@ -257,6 +271,13 @@ describe("./preflight, the script a newcomer runs", () => {
         const result = run(["kvm2"]);
         expect(result.status).toBe(1);
         expect(result.stdout).toBe("Missing prerequisites (nothing was created):\n  - sha256sum: not found; install sha256sum (GNU coreutils): 'sudo apt install coreutils'\n");
+    });
+
+    test("kubectl's minimum follows the dev stack's Kubernetes version (v1.35.1: kubectl 1.34)", () => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", kubectl: `echo "Client Version: v1.33.0"` });
+        const result = run();
+        expect(result.status).toBe(1);
+        expect(result.stdout).toContain("  - kubectl: version 1.33.0 is too old; 1.34.0 or newer is needed (kubectl supports API servers one minor version away, and this stack runs Kubernetes v1.35.1)");
     });
 
     test("an old Pulumi CLI is named with the minimum", () => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that the host tools a stack needs are installed, new enough where a floor matters, and says how
 # to get each one that is missing or too old.
-# Environment: PREFLIGHT_TOOLS, space-separated names from the table below.
+# Environment: PREFLIGHT_TOOLS, space-separated names from the table below; PREFLIGHT_KUBERNETES_VERSION,
+# the cluster's Kubernetes version when the stack knows it (a minikube stack), for kubectl's minimum.
 # Exit 0 when all are there; 1 with one line per missing or too old tool otherwise.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,9 +38,16 @@ minimum_version() {
         # The release whose source the program was checked against: profile names, `status` exit codes,
         # `image load`/`image ls`, and v1.35.1 as a known Kubernetes version.
         minikube) echo "1.38.1 (the release this program was checked against)" ;;
-        # kubectl is supported within one minor version of the API server (Kubernetes version skew policy),
-        # and Istio 1.30 runs on Kubernetes 1.32 or newer, so no cluster this program can use needs less.
-        kubectl) echo "1.31.0 (Istio 1.30 needs Kubernetes 1.32 or newer, and kubectl supports API servers one minor version away)" ;;
+        # kubectl is supported within one minor version of the API server (Kubernetes version skew policy).
+        # A minikube stack knows its cluster's version; an existing cluster runs at least Kubernetes 1.32,
+        # the oldest Istio 1.30 supports.
+        kubectl)
+            if [[ "${PREFLIGHT_KUBERNETES_VERSION:-}" =~ ^v?([0-9]+)\.([0-9]+)\. ]] && [ "${BASH_REMATCH[2]}" -gt 0 ]; then
+                echo "${BASH_REMATCH[1]}.$((BASH_REMATCH[2] - 1)).0 (kubectl supports API servers one minor version away, and this stack runs Kubernetes $PREFLIGHT_KUBERNETES_VERSION)"
+            else
+                echo "1.31.0 (Istio 1.30 needs Kubernetes 1.32 or newer, and kubectl supports API servers one minor version away)"
+            fi
+            ;;
     esac
 }
 
