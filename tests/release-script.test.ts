@@ -8,6 +8,7 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { runScriptAsync } from "./helpers/scriptRunner";
+import { createFakeBin } from "./helpers/fakeBin";
 
 const SCRIPT = path.join(__dirname, "..", "components", "scripts", "istio-release.sh");
 const VERSION = "1.30.3";
@@ -326,17 +327,32 @@ describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
 
     test("two runs that both find a dead run's lock: one takes it over, the other waits; one download, one folder", async () => {
         serve(good, shaFile(goodSha));
-        routes.get(URL_PATH)!.delayMs = 1000;
         const cache = path.join(scratch, "cache");
         const lock = path.join(cache, `.istio-${VERSION}.lock`);
         fs.mkdirSync(lock, { recursive: true });
         const ended = execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
         fs.writeFileSync(path.join(lock, "pid"), `${ended}\n`);
-        const [a, b] = await Promise.all([run(cache, { ISTIO_RELEASE_URL: releaseUrl() }), run(cache, { ISTIO_RELEASE_URL: releaseUrl() })]);
-        expect([a.code, b.code]).toEqual([0, 0]);
-        expect(requests).toEqual([URL_PATH, `${URL_PATH}.sha256`]);
-        expectUnpacked(path.join(cache, `istio-${VERSION}`));
-        expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
+        // A cat that reads the lock's pid at once but answers the second reader late: both runs see the dead
+        // owner, the first takes the lock over, and only then does the second act on what it saw, the
+        // interleaving in which it would remove the lock the first has just taken.
+        routes.get(URL_PATH)!.delayMs = 2500;
+        const slow = createFakeBin({
+            cat: `content=$(/bin/cat "$@") || exit 1
+case "$1" in *.lock/pid) mkdir "$FAKE_STATE/first" 2>/dev/null || sleep 1.5 ;; esac
+printf '%s\\n' "$content"`,
+        });
+        try {
+            const both = () =>
+                runScriptAsync(SCRIPT, { fakeBin: slow, env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cache, ISTIO_RELEASE_URL: releaseUrl() }, cwd: scratch, timeout: 30000 });
+            const [a, b] = await Promise.all([both(), both()]);
+            expect([a.code, b.code]).toEqual([0, 0]);
+            expect(requests).toEqual([URL_PATH, `${URL_PATH}.sha256`]);
+            expect(`${a.stderr}${b.stderr}`.match(/Taking over the lock/g)).toHaveLength(1);
+            expectUnpacked(path.join(cache, `istio-${VERSION}`));
+            expect(fs.readdirSync(cache)).toEqual([`istio-${VERSION}`]);
+        } finally {
+            slow.cleanup();
+        }
     });
 
     test("a lock held by a live run past the wait: fails naming the lock, and leaves that run's lock alone", async () => {

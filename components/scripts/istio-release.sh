@@ -41,11 +41,14 @@ owner_ended() {
 waited=0
 until mkdir "$lock" 2>/dev/null; do
     if owner_ended && mkdir "$takeover" 2>/dev/null; then
+        # Interrupted here, this run must not leave the takeover folder behind for every later run.
+        trap 'rmdir "$takeover" 2>/dev/null || true' EXIT
         if owner_ended; then
             log "Taking over the lock of a run that ended while unpacking Istio $version (pid $owner)."
             rm -rf "$lock"
         fi
         rmdir "$takeover"
+        trap - EXIT
         continue
     fi
     [ "$waited" -eq 0 ] && log "Another run is unpacking Istio $version${owner:+ (pid $owner)}; waiting for it."
