@@ -16,14 +16,15 @@ type Webhook = k8s.types.input.admissionregistration.v1.MutatingWebhook;
  * operator/cmd/mesh/testdata/manifest-generate/output/pilot_default.golden.yaml): one shared core
  * (service istiod:443 /inject, pods CREATE, sideEffects None, failurePolicy Fail, reinvocation Never,
  * review v1) and four selectors. We set `caBundle` to the stack's root CA, which signed istiod's
- * serving certificate. The API server fills timeoutSeconds 10 and matchPolicy Equivalent; we state them
- * so a refresh finds nothing to change.
+ * serving certificate. The API server fills timeoutSeconds 10, matchPolicy Equivalent and each rule's
+ * scope "*" (admissionregistration/v1 defaults; the real tier, e2e/webhook.e2e.ts, compares what a real
+ * API server stores); we state them so what is stored is what was sent and a refresh finds nothing to change.
  */
 export function sidecarInjectorWebhooks(caBundle: string, istioNamespace = "istio-system"): Webhook[] {
     const core = {
         clientConfig: { service: { name: "istiod", namespace: istioNamespace, path: "/inject", port: 443 }, caBundle },
         sideEffects: "None",
-        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "*" }],
         failurePolicy: "Fail",
         reinvocationPolicy: "Never",
         admissionReviewVersions: ["v1"],

@@ -42,8 +42,15 @@ describe("the sidecar injector webhook", () => {
                 failurePolicy: "Fail",
                 reinvocationPolicy: "Never",
                 admissionReviewVersions: ["v1"],
-                rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+                rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "*" }],
             });
+        }
+    });
+
+    test("states every field the API server would default (admissionregistration/v1), so it stores what it is sent", () => {
+        for (const w of webhooks) {
+            expect(w).toMatchObject({ timeoutSeconds: 10, matchPolicy: "Equivalent" });
+            for (const rule of w.rules as { scope?: string }[]) expect(rule.scope).toBe("*");
         }
     });
 
