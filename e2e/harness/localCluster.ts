@@ -1,0 +1,142 @@
+// A real Kubernetes API server (with its etcd) as local processes inside a network namespace the test
+// creates and removes itself: nothing it serves or calls leaves that namespace. The Service CIDR is routed
+// as local addresses there, so a Service's ClusterIP, which the API server dials for a webhook
+// (kube-apiserver's default ClusterIP service resolver; --enable-aggregator-routing is off), reaches a
+// process listening in the namespace. Needs root (ip netns) and the tools of e2e/build-tools.sh.
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const SERVICE_CIDR = "10.96.0.0/24";
+const ADVERTISE_ADDRESS = "10.200.0.1";
+const TOKEN = "real-tier-admin";
+
+interface Running {
+    name: string;
+    child: ChildProcess;
+    logFile: string;
+}
+
+/** The last lines of a log, for failure messages. */
+export function tail(file: string, lines = 30): string {
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : `(no ${file})`;
+}
+
+/** Runs a command to the end; a failure throws with the command and the tail of its output. */
+export function run(command: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) {
+    const result = spawnSync(command, args, { input: opts.input, encoding: "utf8", timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 });
+    if (!opts.allowFail && (result.status !== 0 || result.error)) {
+        const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.split("\n").slice(-30).join("\n");
+        throw new Error(`${path.basename(command)} ${args.join(" ")} failed (exit ${result.status}${result.error ? `, ${result.error.message}` : ""}):\n${output}`);
+    }
+    return result;
+}
+
+export class LocalCluster {
+    readonly namespace = `imk-real-${process.pid}`;
+    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "imk-real-"));
+    private readonly running: Running[] = [];
+    private namespaceMade = false;
+
+    constructor(readonly bin: string) {}
+
+    /** Runs a command inside the network namespace; `env` is added to the environment it runs with. */
+    exec(command: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}) {
+        const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+        return run("ip", ["netns", "exec", this.namespace, "env", ...env, command, ...args], opts);
+    }
+
+    /**
+     * A kubeconfig with one context, `context`, for the API server (admin token), as minikube or a
+     * cluster admin would leave it for the program's scripts.
+     */
+    writeKubeconfig(context: string): string {
+        const file = path.join(this.dir, "kubeconfig");
+        const config = {
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{ name: context, cluster: { server: "https://127.0.0.1:6443", "insecure-skip-tls-verify": true } }],
+            users: [{ name: "admin", user: { token: TOKEN } }],
+            contexts: [{ name: context, context: { cluster: context, user: "admin" } }],
+            "current-context": context,
+        };
+        fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+        return file;
+    }
+
+    /** kubectl against the API server, as an admin. */
+    kubectl(args: string[], opts: { input?: string; allowFail?: boolean } = {}) {
+        return this.exec(path.join(this.bin, "kubectl"), ["--server=https://127.0.0.1:6443", `--token=${TOKEN}`, "--insecure-skip-tls-verify=true", ...args], opts);
+    }
+
+    /** Starts a long-running process inside the namespace, logging to a file of its own. */
+    startProcess(name: string, command: string, args: string[]): Running {
+        const logFile = path.join(this.dir, `${name}.log`);
+        const out = fs.openSync(logFile, "a");
+        // `ip netns exec` enters the namespace and then execs the command, so the child is the process itself.
+        const child = spawn("ip", ["netns", "exec", this.namespace, command, ...args], { stdio: ["ignore", out, out] });
+        fs.closeSync(out);
+        const started = { name, child, logFile };
+        this.running.push(started);
+        return started;
+    }
+
+    async stopProcess(started: Running): Promise<void> {
+        this.running.splice(this.running.indexOf(started), 1);
+        if (started.child.exitCode !== null || started.child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => started.child.once("exit", () => resolve()));
+        started.child.kill("SIGTERM");
+        const timer = setTimeout(() => started.child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+    }
+
+    async start(): Promise<void> {
+        run("ip", ["netns", "add", this.namespace]);
+        this.namespaceMade = true;
+        this.exec("ip", ["link", "set", "lo", "up"]);
+        this.exec("ip", ["addr", "add", `${ADVERTISE_ADDRESS}/32`, "dev", "lo"]);
+        this.exec("ip", ["route", "add", "local", SERVICE_CIDR, "dev", "lo"]);
+
+        run("openssl", ["genrsa", "-out", path.join(this.dir, "sa.key"), "2048"]);
+        run("openssl", ["rsa", "-in", path.join(this.dir, "sa.key"), "-pubout", "-out", path.join(this.dir, "sa.pub")]);
+        fs.writeFileSync(path.join(this.dir, "tokens.csv"), `${TOKEN},admin,admin,"system:masters"\n`);
+
+        const etcd = this.startProcess("etcd", path.join(this.bin, "etcd"), [
+            `--data-dir=${path.join(this.dir, "etcd")}`,
+            "--listen-client-urls=http://127.0.0.1:2379",
+            "--advertise-client-urls=http://127.0.0.1:2379",
+            "--listen-peer-urls=http://127.0.0.1:2380",
+            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+            "--initial-cluster=default=http://127.0.0.1:2380",
+        ]);
+        const apiserver = this.startProcess("kube-apiserver", path.join(this.bin, "kube-apiserver"), [
+            "--etcd-servers=http://127.0.0.1:2379",
+            "--secure-port=6443",
+            `--advertise-address=${ADVERTISE_ADDRESS}`,
+            `--cert-dir=${path.join(this.dir, "certs")}`,
+            `--service-cluster-ip-range=${SERVICE_CIDR}`,
+            "--service-account-issuer=https://kubernetes.default.svc",
+            `--service-account-key-file=${path.join(this.dir, "sa.pub")}`,
+            `--service-account-signing-key-file=${path.join(this.dir, "sa.key")}`,
+            `--token-auth-file=${path.join(this.dir, "tokens.csv")}`,
+            "--authorization-mode=RBAC",
+        ]);
+        const deadline = Date.now() + 120_000;
+        while (this.kubectl(["get", "--raw", "/readyz"], { allowFail: true }).status !== 0) {
+            for (const p of [etcd, apiserver]) {
+                if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p.logFile)}`);
+            }
+            if (Date.now() > deadline) throw new Error(`the API server was not ready in 120 s:\n${tail(apiserver.logFile)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    }
+
+    /** Stops every process (last started first), removes the namespace and the working folder. */
+    async stop(): Promise<void> {
+        for (const started of [...this.running].reverse()) await this.stopProcess(started);
+        if (this.namespaceMade) run("ip", ["netns", "del", this.namespace], { allowFail: true });
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}

@@ -1,0 +1,11 @@
+/** The real tier (npm run test:real): e2e/*.e2e.ts against tools e2e/build-tools.sh builds. */
+module.exports = {
+  testEnvironment: "node",
+  rootDir: "..",
+  roots: ["<rootDir>/e2e"],
+  testMatch: ["**/*.e2e.ts"],
+  transform: { "^.+\\.ts$": ["ts-jest", {}] },
+  testTimeout: 120000,
+  // One API server at a time: the suites share the machine's two cores.
+  maxWorkers: 1,
+};

@@ -1,0 +1,3 @@
+module istio-minikube/e2e/injector-standin
+
+go 1.26
