@@ -33,8 +33,10 @@ export function run(command: string, args: string[], opts: { input?: string; all
     return result;
 }
 
+let clusters = 0;
+
 export class LocalCluster {
-    readonly namespace = `imk-real-${process.pid}`;
+    readonly namespace = `imk-real-${process.pid}-${++clusters}`;
     readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "imk-real-"));
     private readonly running: Running[] = [];
     private namespaceMade = false;

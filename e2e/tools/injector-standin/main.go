@@ -1,13 +1,15 @@
 // injector-standin answers the API server's calls to the sidecar-injector webhook the way istiod's
 // /inject does in shape: an AdmissionReview v1 in, an allowed response with a JSONPatch that adds a
-// container named istio-proxy out. It stands in for istiod (which cannot be built from the module proxy at
+// container named istio-proxy out. On /validate (the path of Istio's validating webhooks) it allows
+// every object and records it. It stands in for istiod (which cannot be built from the module proxy at
 // Istio 1.30.3) in the real-API-server test, so that what is real there is the API server's side: the
 // program's MutatingWebhookConfiguration (selectors, Service, path, failurePolicy) and its caBundle, checked
 // by the API server's own TLS client against the program's serving certificate, served from here.
 //
 //	injector-standin -cert tls.crt -key tls.key -addr :443 -calls calls.log
 //
-// Each call appends "namespace generateName-or-name" to the calls file. Standard library only.
+// Each /inject call appends "namespace generateName-or-name" to the calls file, each /validate call
+// "validate Kind namespace/name". Standard library only.
 package main
 
 import (
@@ -92,6 +94,22 @@ func main() {
 		record(review.Request.Namespace + " " + name)
 		patch := `[{"op":"add","path":"/spec/containers/-","value":{"name":"istio-proxy","image":"docker.io/istio/proxyv2:1.30.3"}}]`
 		review.Response = &admissionResponse{UID: review.Request.UID, Allowed: true, PatchType: "JSONPatch", Patch: []byte(patch)}
+		review.Request = nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(review)
+	})
+	mux.HandleFunc("/validate", func(w http.ResponseWriter, r *http.Request) {
+		var review admissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "not an AdmissionReview", http.StatusBadRequest)
+			return
+		}
+		var object struct {
+			Kind string `json:"kind"`
+		}
+		_ = json.Unmarshal(review.Request.Object, &object)
+		record("validate " + object.Kind + " " + review.Request.Namespace + "/" + review.Request.Name)
+		review.Response = &admissionResponse{UID: review.Request.UID, Allowed: true}
 		review.Request = nil
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(review)
