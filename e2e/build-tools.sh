@@ -12,7 +12,8 @@ cd "$(dirname "$0")/tools"
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 tools=(etcd kube-apiserver kubectl injector-standin helm-render)
 
-key=$({ go version; find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name '*.version' \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+# The key covers what decides the tools: the Go version, the modules in e2e/tools and this script (its flags).
+key=$({ go version; { find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name '*.version' \); echo ../build-tools.sh; } | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 cache=${ISTIO_MINIKUBE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-minikube/e2e}
 bin="$cache/$key/bin"
 if [ -f "$bin/.complete" ]; then
