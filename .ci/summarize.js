@@ -12,8 +12,8 @@ for (const file of process.argv.slice(2)) {
         continue;
     }
     // A suite that fails to load has no failed test of its own: count it, so it cannot pass unnoticed.
-    const brokenSuites = report.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
-    passed += report.numPassedTests;
-    failed += report.numFailedTests + brokenSuites;
+    const brokenSuites = (report.testResults ?? []).filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    passed += report.numPassedTests ?? 0;
+    failed += (report.numFailedTests ?? 0) + brokenSuites;
 }
 console.log(`${passed} passed, ${failed} failed`);

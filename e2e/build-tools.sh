@@ -9,7 +9,8 @@
 # Progress and the wall time of each build go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/tools"
-export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
+# -buildvcs=false: nothing asks git about the checkout (a clone owned by another user would fail the build).
+export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
 tools=(etcd kube-apiserver kubectl injector-standin helm-render)
 
 # The key covers what decides the tools: the Go version, the modules in e2e/tools and this script (its flags).

@@ -1,5 +1,5 @@
 // The real tier: Istio's base and istiod charts rendered by Helm's own library (helm.sh/helm/v3 v3.20.2,
-// what pulumi-kubernetes' helm.v4.Chart renders with) with the values components/chartValues.ts gives them,
+// the version pulumi-kubernetes provider/go.mod requires in mid-2026, for its helm.v4.Chart) with the values components/chartValues.ts gives them,
 // then applied, with the program's two Secrets, to a real kube-apiserver v1.35.4.
 //
 // The charts come from istio.io/istio at the release-1.30 commit in e2e/tools/istio-charts.version: the

@@ -162,7 +162,8 @@ describe("check 3 (sidecars-injected): the real check script and the real kubect
     const runCheck = () =>
         cluster.exec("bash", [path.resolve(__dirname, "..", sidecarsCheck.script)], {
             allowFail: true,
-            env: { ...sidecarsCheck.environment, KUBECONFIG: cluster.writeKubeconfig("real-tier"), PATH: `${BIN}:/usr/bin:/bin` },
+            // HOME: kubectl's discovery cache goes to the test's folder, not the user's ~/.kube.
+            env: { ...sidecarsCheck.environment, KUBECONFIG: cluster.writeKubeconfig("real-tier"), HOME: cluster.dir, PATH: `${BIN}:/usr/bin:/bin` },
         });
     // The sample's pod as its Deployment makes it: the labels the check selects on.
     const samplePodLabels = () => {
@@ -190,8 +191,13 @@ describe("a rotation, as the real API server sees it", () => {
         const rotated = newCertificates(1);
         expect(rotated.rootCertPem).not.toBe(certificates.rootCertPem);
         apply(webhookConfiguration(rotated.rootCertPem));
-        // istiod still serving with the old certificate: the API server must not trust it.
-        const refused = createPod("mesh-auto", "during-rotation");
+        // istiod still serving with the old certificate: the API server must not trust it. The API server
+        // picks up a changed webhook configuration a moment after storing it, so allow it a few tries.
+        let refused = createPod("mesh-auto", "during-rotation-0");
+        for (let i = 1; i < 20 && !refused.error; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            refused = createPod("mesh-auto", `during-rotation-${i}`);
+        }
         expect(refused.error).toMatch(/failed calling webhook "namespace\.sidecar-injector\.istio\.io".*x509: certificate signed by unknown authority/s);
         // istiod restarted with the new Secret, as the program's rotation rolls it.
         await serveInjector(rotated);

@@ -4,6 +4,7 @@
 // (kube-apiserver's default ClusterIP service resolver; --enable-aggregator-routing is off), reaches a
 // process listening in the namespace. Needs root (ip netns) and the tools of e2e/build-tools.sh.
 import { ChildProcess, spawn, spawnSync } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -33,10 +34,9 @@ export function run(command: string, args: string[], opts: { input?: string; all
     return result;
 }
 
-let clusters = 0;
-
 export class LocalCluster {
-    readonly namespace = `imk-real-${process.pid}-${++clusters}`;
+    // Unique per cluster, not only per process: jest runs the tier's files one after another in one process.
+    readonly namespace = `imk-real-${randomBytes(4).toString("hex")}`;
     readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "imk-real-"));
     private readonly running: Running[] = [];
     private namespaceMade = false;
@@ -67,9 +67,13 @@ export class LocalCluster {
         return file;
     }
 
-    /** kubectl against the API server, as an admin. */
+    /** kubectl against the API server, as an admin; nothing of the user's ~/.kube is read or written. */
     kubectl(args: string[], opts: { input?: string; allowFail?: boolean } = {}) {
-        return this.exec(path.join(this.bin, "kubectl"), ["--server=https://127.0.0.1:6443", `--token=${TOKEN}`, "--insecure-skip-tls-verify=true", ...args], opts);
+        return this.exec(
+            path.join(this.bin, "kubectl"),
+            ["--server=https://127.0.0.1:6443", `--token=${TOKEN}`, "--insecure-skip-tls-verify=true", `--cache-dir=${path.join(this.dir, "kube-cache")}`, ...args],
+            { ...opts, env: { KUBECONFIG: path.join(this.dir, "no-kubeconfig") } },
+        );
     }
 
     /** Starts a long-running process inside the namespace, logging to a file of its own. */

@@ -1,6 +1,6 @@
 // helm-render renders a chart folder with a JSON values file through Helm's own install action, client
 // side only, and prints the manifest: what pulumi-kubernetes' helm.v4.Chart renders with the same library
-// (helm.sh/helm/v3 v3.20.2, the version pulumi-kubernetes builds with) before it registers each object.
+// (helm.sh/helm/v3 v3.20.2, what pulumi-kubernetes provider/go.mod requires in mid-2026) before it registers each object.
 //
 //	helm-render -chart DIR -values FILE -release NAME -namespace NS -kube-version v1.35.4
 package main
