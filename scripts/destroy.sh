@@ -14,18 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
+. scripts/stack-state.sh
 stack=${1:-dev}
 # This script decides where objects may be dropped from state; a value exported in the shell does not.
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
 
-# The cluster the state holds (scripts/deployed-cluster.js): kind, then minikube profile or context.
-exported=$(pulumi stack export --stack "$stack") || die "could not read the state of stack '$stack' (see above)"
-deployed=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not read the state of stack '$stack'"
-kind=""
-context=""
-{ read -r kind || true; read -r context || true; } <<<"$deployed"
-# (A third line says the profile is being replaced; missing is then just as gone for destroy.)
+read_deployed_cluster "$stack"
+kind=$deployed_kind
+context=$deployed_name
+# (While a profile is being replaced, a missing one is just as gone for destroy.)
 
 advice() {
     log ""
@@ -47,8 +45,7 @@ destroy() {
 
 case "$kind" in
     minikube)
-        [[ "$context" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] ||
-            die "stack '$stack' names the minikube profile '$context', which is not a profile name"
+        require_profile_name "$stack" "$context"
         state=$(MINIKUBE_PROFILE=$context bash components/scripts/minikube-state.sh)
         case "$state" in
             missing)

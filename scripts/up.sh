@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
+. scripts/stack-state.sh
 stack=${1:-dev}
 if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
     stacks=()
@@ -23,12 +24,9 @@ pulumi stack select --create "$stack"
 
 # The profile the stack's state holds (scripts/deployed-cluster.js); before the first `up` succeeded, the
 # one its config names (scripts/stack-cluster.ts), which may exist already from an interrupted start.
-exported=$(pulumi stack export --stack "$stack") || die "could not read the state of stack '$stack' (see above)"
-deployed=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not read the state of stack '$stack'"
-kind=""
-profile=""
-replacing=""
-{ read -r kind || true; read -r profile || true; read -r replacing || true; } <<<"$deployed"
+read_deployed_cluster "$stack"
+kind=$deployed_kind
+profile=$deployed_name
 from=state
 if [ -z "$kind" ]; then
     from=config
@@ -36,11 +34,11 @@ if [ -z "$kind" ]; then
     { read -r kind || true; read -r profile || true; } <<<"$configured"
 fi
 if [ "$kind" = minikube ] && command -v minikube >/dev/null 2>&1; then
-    [[ "$profile" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] || die "stack '$stack' names the minikube profile '$profile', which is not a profile name"
+    require_profile_name "$stack" "$profile"
     found=$(MINIKUBE_PROFILE=$profile bash components/scripts/minikube-resume.sh) ||
         die "could not bring back minikube profile '$profile' (see minikube's output above); run 'minikube start -p $profile' by hand, then npm run up -- $stack"
     # Missing is expected before the first `up` and while a replaced cluster waits for its new start.
-    if [ "$found" = missing ] && [ "$from" = state ] && [ "$replacing" != replacing ]; then
+    if [ "$found" = missing ] && [ "$from" = state ] && [ "$deployed_replacing" != replacing ]; then
         die "stack '$stack' holds minikube profile '$profile', which no longer exists (deleted by hand?)." \
             "Run npm run destroy -- $stack, which drops the stack's objects from state since their cluster is gone," \
             "then npm run up -- $stack to build it all again."
