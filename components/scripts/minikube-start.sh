@@ -11,16 +11,13 @@ profile=$MINIKUBE_PROFILE
 
 # `minikube start` on a running profile is not a no-op: it restarts the node's container runtime and, on VM
 # drivers, re-runs kubeadm phases (minikube v1.38.1 pkg/minikube/machine/fix.go fixHost,
-# bootstrapper/kubeadm restartPrimaryControlPlane). So ask first. `status` exit code is a bitmask:
-# 0 running, 4 running with a stale kubeconfig, 85 no such profile (cmd/minikube/cmd/status.go exitCode).
-status=0
-minikube status --profile="$profile" --output=json >/dev/null 2>&1 || status=$?
-case "$status" in
-    0)
+# bootstrapper/kubeadm restartPrimaryControlPlane). So ask first (minikube-state.sh reads `minikube status`).
+case "$(bash "$(dirname "$0")/minikube-state.sh")" in
+    running)
         log "minikube profile '$profile' is already running; nothing to do."
         exit 0
         ;;
-    4)
+    stale)
         log "minikube profile '$profile' is running; updating its kubeconfig context."
         minikube update-context --profile="$profile" >&2
         exit 0

@@ -15,7 +15,8 @@ if ! command -v minikube >/dev/null 2>&1; then
     exit 0
 fi
 # The exit code is a bitmask: 1 host, 2 cluster, 4 kubeconfig not OK; 85 no such profile
-# (minikube v1.38.1 cmd/minikube/cmd/status.go exitCode), as minikube-start.sh reads it.
+# (minikube v1.38.1 cmd/minikube/cmd/status.go exitCode). The one place that reads them: minikube-start.sh,
+# minikube-resume.sh and the program ask this script.
 status=0
 minikube status --profile="$MINIKUBE_PROFILE" --output=json >/dev/null 2>&1 || status=$?
 case "$status" in
