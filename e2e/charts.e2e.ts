@@ -11,9 +11,9 @@ import { baseChartValues, CERTIFICATES_ANNOTATION, certificatesFingerprint, isti
 import { base64, pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
 import { generateMeshCertificates, MeshCertificatesOutputs } from "../components/meshCertificates";
 import { controlPlaneImages } from "../components/versions";
-import { LocalCluster, run, tail } from "./harness/localCluster";
+import { LocalCluster, realTierBin, run, tail } from "./harness/localCluster";
 
-const BIN = process.env.REAL_TIER_BIN ?? "";
+let BIN: string;
 
 interface K8sObject {
     apiVersion: string;
@@ -60,8 +60,7 @@ function istiodDeployment() {
 }
 
 beforeAll(async () => {
-    if (!BIN || !fs.existsSync(path.join(BIN, "helm-render"))) throw new Error("REAL_TIER_BIN is not set to the tools folder: run this tier with `npm run test:real`");
-    if (process.getuid?.() !== 0) throw new Error("the real tier creates a network namespace (ip netns) and needs root");
+    BIN = realTierBin("helm-render");
     cluster = new LocalCluster(BIN);
     await cluster.start();
     certificates = generateMeshCertificates(certificateSettings);
@@ -136,18 +135,8 @@ describe("the control plane's objects in a real API server", () => {
         // the pod's 15017; with no kube-proxy, the API server dials the ClusterIP at 443, which is an address
         // of the namespace (the whole Service range is), so the stand-in listens there.
         const clusterIP = cluster.kubectl(["get", "service", "istiod", "--namespace=istio-system", "-o", "jsonpath={.spec.clusterIP}"]).stdout.trim();
-        fs.writeFileSync(path.join(cluster.dir, "tls.crt"), certificates.servingCertPem);
-        fs.writeFileSync(path.join(cluster.dir, "tls.key"), certificates.servingKeyPem, { mode: 0o600 });
         const calls = path.join(cluster.dir, "calls.log");
-        const standin = cluster.startProcess("validator-standin", path.join(BIN, "injector-standin"), [
-            `-cert=${path.join(cluster.dir, "tls.crt")}`,
-            `-key=${path.join(cluster.dir, "tls.key")}`,
-            "-addr=:443",
-            `-calls=${calls}`,
-        ]);
-        for (let i = 0; i < 50 && cluster.exec("bash", ["-c", `exec 3<>/dev/tcp/${clusterIP}/443`], { allowFail: true }).status !== 0; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 200));
-        }
+        const standin = await cluster.startStandin(certificates, clusterIP, calls);
         const peerAuthentication = { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } };
         const applied = cluster.kubectl(["apply", "-f", "-"], { input: JSON.stringify(peerAuthentication), allowFail: true });
         expect(`${applied.stdout}${applied.stderr}`).toContain("peerauthentication.security.istio.io/default created");

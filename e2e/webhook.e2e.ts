@@ -16,9 +16,9 @@ import { INJECTOR_WEBHOOK_NAME, sidecarInjectorWebhooks } from "../components/si
 import { injectionLabels } from "../components/meshNamespaces";
 import { parseSettings } from "../components/config";
 import { verificationChecks, verificationInputsOf } from "../components/verification";
-import { LocalCluster, tail } from "./harness/localCluster";
+import { LocalCluster, realTierBin } from "./harness/localCluster";
 
-const BIN = process.env.REAL_TIER_BIN ?? "";
+let BIN: string;
 const ISTIOD_CLUSTER_IP = "10.96.0.50";
 const STACK = "real_tier";
 
@@ -51,20 +51,7 @@ const apply = (object: object) => cluster.kubectl(["apply", "-f", "-"], { input:
 /** Serves /inject on the istiod Service's address with the given serving certificate. */
 async function serveInjector(certs: MeshCertificatesOutputs): Promise<void> {
     if (injector) await cluster.stopProcess(injector);
-    fs.writeFileSync(path.join(cluster.dir, "tls.crt"), certs.servingCertPem);
-    fs.writeFileSync(path.join(cluster.dir, "tls.key"), certs.servingKeyPem, { mode: 0o600 });
-    injector = cluster.startProcess("injector-standin", path.join(BIN, "injector-standin"), [
-        `-cert=${path.join(cluster.dir, "tls.crt")}`,
-        `-key=${path.join(cluster.dir, "tls.key")}`,
-        "-addr=:443",
-        `-calls=${path.join(cluster.dir, "calls.log")}`,
-    ]);
-    for (let i = 0; i < 50; i++) {
-        if (cluster.exec("bash", ["-c", `exec 3<>/dev/tcp/${ISTIOD_CLUSTER_IP}/443`], { allowFail: true }).status === 0) return;
-        if (injector.child.exitCode !== null) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`the injector stand-in did not listen:\n${tail(injector.logFile)}`);
+    injector = await cluster.startStandin(certs, ISTIOD_CLUSTER_IP, path.join(cluster.dir, "calls.log"));
 }
 
 /** Creates a pod; returns its container names, or the API server's refusal. */
@@ -92,8 +79,7 @@ function namespace(name: string, labels: Record<string, string>): void {
 }
 
 beforeAll(async () => {
-    if (!BIN || !fs.existsSync(path.join(BIN, "kube-apiserver"))) throw new Error("REAL_TIER_BIN is not set to the tools folder: run this tier with `npm run test:real`");
-    if (process.getuid?.() !== 0) throw new Error("the real tier creates a network namespace (ip netns) and needs root");
+    BIN = realTierBin("kube-apiserver");
     cluster = new LocalCluster(BIN);
     await cluster.start();
     certificates = newCertificates(0);

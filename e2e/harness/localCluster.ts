@@ -13,6 +13,17 @@ export const SERVICE_CIDR = "10.96.0.0/24";
 const ADVERTISE_ADDRESS = "10.200.0.1";
 const TOKEN = "real-tier-admin";
 
+/**
+ * The tools folder `npm run test:real` hands the tier (REAL_TIER_BIN), once it has checked that this run can
+ * use it: the tool a suite needs is there, and the process may create a network namespace (root).
+ */
+export function realTierBin(tool: string): string {
+    const bin = process.env.REAL_TIER_BIN ?? "";
+    if (!bin || !fs.existsSync(path.join(bin, tool))) throw new Error("REAL_TIER_BIN is not set to the tools folder: run this tier with `npm run test:real`");
+    if (process.getuid?.() !== 0) throw new Error("the real tier creates a network namespace (ip netns) and needs root");
+    return bin;
+}
+
 interface Running {
     name: string;
     child: ChildProcess;
@@ -86,6 +97,24 @@ export class LocalCluster {
         const started = { name, child, logFile };
         this.running.push(started);
         return started;
+    }
+
+    /**
+     * Starts e2e/tools/injector-standin, istiod's stand-in, with a serving key pair on port 443 of the
+     * namespace, recording its calls in `callsFile`, and waits until `address`:443 answers.
+     */
+    async startStandin(certs: { servingCertPem: string; servingKeyPem: string }, address: string, callsFile: string): Promise<Running> {
+        const cert = path.join(this.dir, "tls.crt");
+        const key = path.join(this.dir, "tls.key");
+        fs.writeFileSync(cert, certs.servingCertPem);
+        fs.writeFileSync(key, certs.servingKeyPem, { mode: 0o600 });
+        const standin = this.startProcess("injector-standin", path.join(this.bin, "injector-standin"), [`-cert=${cert}`, `-key=${key}`, "-addr=:443", `-calls=${callsFile}`]);
+        for (let i = 0; i < 50; i++) {
+            if (this.exec("bash", ["-c", `exec 3<>/dev/tcp/${address}/443`], { allowFail: true }).status === 0) return standin;
+            if (standin.child.exitCode !== null) break;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error(`the injector stand-in did not listen on ${address}:443:\n${tail(standin.logFile)}`);
     }
 
     async stopProcess(started: Running): Promise<void> {
