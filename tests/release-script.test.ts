@@ -290,6 +290,17 @@ test("a cache path with spaces and $(...) / backticks is used literally and runs
     expect(requests).toHaveLength(2);
 });
 
+/** The pid of a process that has ended. */
+const endedPid = () => execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
+
+/** The cache's lock for the release, as a run holding it leaves it: a folder with the owner's pid. */
+function leaveLock(cache: string, owner: string): string {
+    const lock = path.join(cache, `.istio-${VERSION}.lock`);
+    fs.mkdirSync(lock, { recursive: true });
+    fs.writeFileSync(path.join(lock, "pid"), `${owner}\n`);
+    return lock;
+}
+
 describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
     test("they take turns: one download, both print the complete folder, nothing of either is removed", async () => {
         serve(good, shaFile(goodSha));
@@ -313,11 +324,8 @@ describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
     test("a lock left by a run that was killed is taken over", async () => {
         serve(good, shaFile(goodSha));
         const cache = path.join(scratch, "cache");
-        const lock = path.join(cache, `.istio-${VERSION}.lock`);
-        fs.mkdirSync(lock, { recursive: true });
-        // The pid of a process that has ended.
-        const ended = execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
-        fs.writeFileSync(path.join(lock, "pid"), `${ended}\n`);
+        const ended = endedPid();
+        leaveLock(cache, ended);
         const result = await run(cache, { ISTIO_RELEASE_URL: releaseUrl() });
         expect(result.code).toBe(0);
         expect(result.stderr).toContain(`Taking over the lock of a run that ended while unpacking Istio ${VERSION} (pid ${ended})`);
@@ -328,10 +336,7 @@ describe("two runs at once (two stacks' `pulumi up` on one machine)", () => {
     test("two runs that both find a dead run's lock: one takes it over, the other waits; one download, one folder", async () => {
         serve(good, shaFile(goodSha));
         const cache = path.join(scratch, "cache");
-        const lock = path.join(cache, `.istio-${VERSION}.lock`);
-        fs.mkdirSync(lock, { recursive: true });
-        const ended = execFileSync("bash", ["-c", "true & echo $!; wait"], { encoding: "utf8" }).trim();
-        fs.writeFileSync(path.join(lock, "pid"), `${ended}\n`);
+        leaveLock(cache, endedPid());
         // A cat that reads the lock's pid at once but answers the second reader late: both runs see the dead
         // owner, the first takes the lock over, and only then does the second act on what it saw, the
         // interleaving in which it would remove the lock the first has just taken.
@@ -358,9 +363,7 @@ printf '%s\\n' "$content"`,
     test("a lock held by a live run past the wait: fails naming the lock, and leaves that run's lock alone", async () => {
         serve(good, shaFile(goodSha));
         const cache = path.join(scratch, "cache");
-        const lock = path.join(cache, `.istio-${VERSION}.lock`);
-        fs.mkdirSync(lock, { recursive: true });
-        fs.writeFileSync(path.join(lock, "pid"), `${process.pid}\n`);
+        const lock = leaveLock(cache, String(process.pid));
         const result = await runScriptAsync(SCRIPT, {
             env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cache, ISTIO_RELEASE_URL: releaseUrl(), ISTIO_RELEASE_LOCK_WAIT: "2" },
             cwd: scratch,
