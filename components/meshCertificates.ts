@@ -49,9 +49,21 @@ function newKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.
     return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 
+/**
+ * A certificate serial from 16 random bytes, as the hex node-forge writes verbatim as the DER INTEGER's
+ * content. Go's crypto/x509 (istiod, kube-apiserver) refuses a serial that is not minimally encoded or is
+ * negative: "x509: malformed serial number" (cryptobyte ReadASN1Integer; Go src/crypto/x509/parser.go).
+ * So the top bit is cleared (positive) and the next one set (first byte never 0x00): 126 random bits.
+ */
+export function serialNumberFrom(random: Uint8Array): string {
+    if (random.length !== 16) throw new Error(`serialNumberFrom needs 16 bytes, got ${random.length}`);
+    const bytes = Buffer.from(random);
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    return bytes.toString("hex");
+}
+
 function serialNumber(): string {
-    // Positive 128-bit serial (a leading 0 nibble keeps the DER integer positive).
-    return `0${crypto.randomBytes(16).toString("hex").slice(1)}`;
+    return serialNumberFrom(crypto.randomBytes(16));
 }
 
 interface Issuer {

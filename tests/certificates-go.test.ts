@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as forge from "node-forge";
-import { generateMeshCertificates, MeshCertificatesOutputs } from "../components/meshCertificates";
+import { generateMeshCertificates, MeshCertificatesOutputs, serialNumberFrom } from "../components/meshCertificates";
 import { defaultSettings, parseSettings } from "../components/config";
 
 const CHECKER_SOURCE = path.join(__dirname, "go", "certcheck");
@@ -79,24 +79,55 @@ describe("Go parses and verifies the certificates of any stack name Pulumi accep
         }
     });
 
-    test("the checker is strict: a PrintableString with '_' (what node-forge writes by default) is rejected", () => {
+    /** A self-signed root written by node-forge with the given serial hex and subject encoding. */
+    function forgeRoot(opts: { serialHex: string; utf8Subject: boolean }): string {
         const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
         const key = forge.pki.privateKeyFromPem(privateKey.export({ type: "pkcs1", format: "pem" }).toString());
         const cert = forge.pki.createCertificate();
         cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: "spki", format: "pem" }).toString());
-        cert.serialNumber = "01";
+        cert.serialNumber = opts.serialHex;
         cert.validity.notBefore = new Date(Date.now() - 3600_000);
         cert.validity.notAfter = new Date(Date.now() + 86400_000);
-        const subject = [{ name: "organizationName", value: organizationOf("my_stack") }, { name: "commonName", value: "root" }];
+        const tag = opts.utf8Subject ? { valueTagClass: forge.asn1.Type.UTF8 as number as forge.asn1.Class } : {};
+        const subject = [{ name: "organizationName", value: organizationOf("my_stack"), ...tag }, { name: "commonName", value: "root", ...tag }];
         cert.setSubject(subject);
         cert.setIssuer(subject);
         cert.setExtensions([{ name: "basicConstraints", cA: true, critical: true }]);
         cert.sign(key, forge.md.sha256.create());
-        const pem = forge.pki.certificateToPem(cert);
+        return forge.pki.certificateToPem(cert);
+    }
+
+    function goCheckRoot(rootCertPem: string) {
         const good = generateMeshCertificates({ organization: "istio-minikube dev", servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
-        const { code, report } = goCheck({ ...good, rootCertPem: pem });
+        return goCheck({ ...good, rootCertPem });
+    }
+
+    test("the checker is strict: a PrintableString with '_' (what node-forge writes by default) is rejected", () => {
+        const { code, report } = goCheckRoot(forgeRoot({ serialHex: "01", utf8Subject: false }));
         expect(code).toBe(1);
         expect(failures(report).join("\n")).toMatch(/parse root: .*PrintableString/);
+    });
+
+    // A CI run failed on "x509: malformed serial number" from the API server reading the caBundle: the old
+    // serial ("0" + 31 random hex digits) began 00 00 0x-7x about once in 8192 certificates, and node-forge
+    // drops only one redundant zero byte (lib/asn1.js toDer), leaving an encoding Go refuses.
+    test.each([
+        ["00 then a byte below 0x80", "0005"],
+        ["all zero", "0000"],
+        ["a top bit set", "80ff"],
+        ["all ones", "ffff"],
+    ])("a serial from random bytes starting with %s parses in Go", (_label, head) => {
+        const random = Buffer.alloc(16, 0x5a);
+        Buffer.from(head, "hex").copy(random);
+        const { report } = goCheckRoot(forgeRoot({ serialHex: serialNumberFrom(random), utf8Subject: true }));
+        // This root is not the one the rest of the set chains to; only its parse is in question here.
+        expect(report.checks.find((c) => c.name === "parse root")).toEqual({ name: "parse root", ok: true });
+    });
+
+    test("the checker is strict: a serial with a redundant leading zero byte is rejected as Go's parser does", () => {
+        const { code, report } = goCheckRoot(forgeRoot({ serialHex: "000005" + "5a".repeat(13), utf8Subject: true }));
+        expect(code).toBe(1);
+        expect(failures(report).join("\n")).toMatch(/parse root: .*malformed serial number/);
     });
 
     test("a key that does not belong to its certificate is caught (the key-pair check is real)", () => {

@@ -11,6 +11,7 @@ import {
     changedInputs,
     generateMeshCertificates,
     MeshCertificatesInputs,
+    serialNumberFrom,
     MeshCertificatesOutputs,
     meshCertificatesProvider,
 } from "../components/meshCertificates";
@@ -150,6 +151,35 @@ describe("openssl", () => {
         const tlsData = servingSecretData(certs);
         expect(tlsData["ca.crt"]).toBe(certs.rootCertPem);
         expect(new crypto.X509Certificate(tlsData["tls.crt"]).checkPrivateKey(crypto.createPrivateKey(tlsData["tls.key"]))).toBe(true);
+    });
+});
+
+describe("certificate serial numbers (RFC 5280 4.1.2.2: positive, at most 20 octets; Go: minimally encoded)", () => {
+    /** DER INTEGER content is minimal and positive: no redundant leading 0x00, no top bit set. */
+    const minimalPositive = (hex: string) => {
+        const bytes = Buffer.from(hex, "hex");
+        return bytes.length <= 20 && (bytes[0] & 0x80) === 0 && !(bytes[0] === 0x00 && bytes.length > 1 && (bytes[1] & 0x80) === 0);
+    };
+
+    test("every first byte the random source can give yields a minimal, positive 16-byte serial that keeps the other bytes", () => {
+        for (let first = 0; first < 256; first++) {
+            for (const second of [0x00, 0x7f, 0x80, 0xff]) {
+                const random = Buffer.alloc(16, 0x33);
+                random[0] = first;
+                random[1] = second;
+                const serial = serialNumberFrom(random);
+                expect({ first, second, ok: minimalPositive(serial) }).toEqual({ first, second, ok: true });
+                expect(serial).toHaveLength(32);
+                expect(serial.slice(2)).toBe(random.toString("hex").slice(2));
+            }
+        }
+    });
+
+    test("the issued certificates carry distinct serials that survive node-forge's DER round trip", () => {
+        const certs = generateMeshCertificates(INPUTS);
+        const serials = [certs.rootCertPem, certs.intermediateCertPem, certs.servingCertPem].map((pem) => forge.pki.certificateFromPem(pem).serialNumber);
+        expect(new Set(serials).size).toBe(3);
+        for (const serial of serials) expect(minimalPositive(serial)).toBe(true);
     });
 });
 
