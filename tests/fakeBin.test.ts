@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createFakeBin, parseCallLog, runScript, systemBin, FakeBin } from "./helpers/fakeBin";
+import { runScriptAsync } from "./helpers/scriptRunner";
 
 let bin: FakeBin;
 let scratch: string;
@@ -81,4 +82,12 @@ test("fakes shadow real tools, and systemBin gives a PATH without them", () => {
 test("parseCallLog refuses a corrupt log", () => {
     expect(() => parseCallLog("t\x002\x00a\x00")).toThrow(/corrupt/);
     expect(parseCallLog("")).toEqual([]);
+});
+
+test("the asynchronous runner reports a script that exits without reading its stdin, instead of failing on EPIPE", async () => {
+    // A CI run once failed a release-script test with "write EPIPE": the script had exited before the
+    // runner wrote its (empty) stdin. A large input makes that race certain.
+    const result = await runScriptAsync(script("echo early; exit 3\n"), { input: "x".repeat(8 * 1024 * 1024) });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe("early\n");
 });

@@ -30,6 +30,11 @@ export function runScriptAsync(script: string, options: RunOptions = {}): Promis
                 calls: fakeBin ? fakeBin.calls().slice(before) : [],
             });
         });
+        // A script may exit without reading its stdin; the write then fails with EPIPE, which spawnSync
+        // (runScript's twin) ignores too. Anything else is a real failure.
+        child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+            if (e.code !== "EPIPE") reject(e);
+        });
         child.stdin.end(options.input ?? "");
     });
 }
