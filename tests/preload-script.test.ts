@@ -214,6 +214,30 @@ describe("image-preload.sh", () => {
         expect(ls.split("\n")).not.toContain(image);
     });
 
+    test("an image listed first in a long list is found (grep stopping early does not fail the run)", () => {
+        // A CI run failed "a second run reuses what the first saved" once: grep -q quit at the match, the
+        // rest of the list met a closed pipe, and pipefail counted the SIGPIPE. A busy node's list is long.
+        imageTar(PILOT);
+        state("ls-mode", "given");
+        const others = Array.from({ length: 20000 }, (_, i) => `registry.example/team/app-${i}:v${i}`);
+        state("ls-given", [PILOT, ...others].join("\n") + "\n");
+        const result = preload(PILOT);
+        expect(result.stderr).not.toMatch(/istio-minikube:/);
+        expect(result.code).toBe(0);
+        expect(result.stderr).toContain(`Loaded ${PILOT} into minikube profile '${PROFILE}'.`);
+    });
+
+    test("image ls itself failing is reported as that, not as a missing image", () => {
+        imageTar(PILOT);
+        state("ls-mode", "given");
+        state("ls-given", `${PILOT}\n`);
+        bin.add("minikube", `if [ "$1 $2" = "image ls" ]; then echo "X Exiting due to GUEST_STATUS" >&2; exit 80; fi\nexit 0`);
+        const result = preload(PILOT);
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(`'minikube image ls -p ${PROFILE}' failed after loading`);
+        expect(result.stderr).not.toContain("is not in minikube profile");
+    });
+
     test("a name that only starts like the image is not taken for it", () => {
         imageTar(PILOT);
         state("ls-mode", "suffixed");

@@ -45,7 +45,11 @@ case "$familiar" in
     library/*/*) ;; # Docker drops "library/" only when nothing is nested under it (familiarImage in images.ts)
     library/*) familiar=${familiar#library/} ;;
 esac
-if ! minikube image ls --profile="$MINIKUBE_PROFILE" --format=short | grep -Fxq -e "$image" -e "$familiar"; then
+# The list is read whole before grep: piped into grep -q, which stops at the first match, a long list
+# would kill minikube with SIGPIPE and pipefail would turn a found image into a failure.
+listed=$(minikube image ls --profile="$MINIKUBE_PROFILE" --format=short) ||
+    die "'minikube image ls -p $MINIKUBE_PROFILE' failed after loading $archive"
+if ! grep -Fxq -e "$image" -e "$familiar" <<<"$listed"; then
     die "$image is not in minikube profile '$MINIKUBE_PROFILE' after loading $archive; check 'minikube image ls -p $MINIKUBE_PROFILE'"
 fi
 log "Loaded $image into minikube profile '$MINIKUBE_PROFILE'."
