@@ -56,9 +56,7 @@ case "$kind" in
                 destroy
                 ;;
             stale)
-                # The docker driver's API port changed on a restart; minikube rewrites its context.
-                log "minikube profile '$context' runs, but its kubeconfig context is stale; updating it."
-                minikube update-context --profile="$context" >&2
+                update_stale_context "$context"
                 destroy
                 ;;
             stopped)

@@ -17,3 +17,10 @@ need() {
 log() {
     printf '%s\n' "$*" >&2
 }
+
+# update_stale_context PROFILE: the profile runs, but its kubeconfig context points at an old address (the
+# docker driver publishes the API server on a new host port at every start); minikube rewrites it.
+update_stale_context() {
+    log "minikube profile '$1' runs, but its kubeconfig context is stale; updating it."
+    minikube update-context --profile="$1" >&2
+}

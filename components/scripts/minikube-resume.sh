@@ -18,8 +18,5 @@ case "$state" in
         log "minikube profile '$profile' is stopped; starting it."
         minikube start --profile="$profile" --wait=all --interactive=false >&2
         ;;
-    stale)
-        log "minikube profile '$profile' runs, but its kubeconfig context is stale; updating it."
-        minikube update-context --profile="$profile" >&2
-        ;;
+    stale) update_stale_context "$profile" ;;
 esac

@@ -18,8 +18,7 @@ case "$(bash "$(dirname "$0")/minikube-state.sh")" in
         exit 0
         ;;
     stale)
-        log "minikube profile '$profile' is running; updating its kubeconfig context."
-        minikube update-context --profile="$profile" >&2
+        update_stale_context "$profile"
         exit 0
         ;;
 esac
