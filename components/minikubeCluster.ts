@@ -41,19 +41,12 @@ export function clusterReplacementTriggers(settings: MinikubeSettings): string[]
     ];
 }
 
-export type ProfileState = "running" | "stale" | "stopped" | "missing" | "unavailable";
+/** The words components/scripts/minikube-state.sh prints for a profile. */
+const PROFILE_STATES = ["running", "stale", "stopped", "missing", "unavailable"] as const;
+export type ProfileState = (typeof PROFILE_STATES)[number];
 
-/** Asks minikube how the profile is (components/scripts/minikube-state.sh); the program does so on every run. */
-export function profileState(profile: string, projectDir: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): ProfileState {
-    const out = execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-state.sh")], {
-        env: { ...env, MINIKUBE_PROFILE: profile },
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
-    if (!["running", "stale", "stopped", "missing", "unavailable"].includes(out)) {
-        throw new pulumi.RunError(`minikube-state.sh printed ${JSON.stringify(out)} for profile ${profile}`);
-    }
-    return out as ProfileState;
+function isProfileState(word: string): word is ProfileState {
+    return (PROFILE_STATES as readonly string[]).includes(word);
 }
 
 /** What `pulumi preview` says about a stopped profile, before the provider's own "cluster is unreachable". */
@@ -80,24 +73,32 @@ export function resumeProfile(
     opts: { dryRun: boolean; stack: string; projectDir?: string; env?: NodeJS.ProcessEnv },
 ): ProfileState {
     const projectDir = opts.projectDir ?? process.cwd();
-    const env = opts.env ?? process.env;
-    const state = profileState(profile, projectDir, env);
-    if (state !== "stopped" && state !== "stale") return state;
-    if (state === "stopped" && opts.dryRun) throw new pulumi.RunError(stoppedProfileMessage(profile, opts.stack));
+    let stdout: string;
+    let failed = false;
     try {
-        execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-resume.sh")], {
-            env: { ...env, MINIKUBE_PROFILE: profile },
+        stdout = execFileSync("bash", [path.join(projectDir, SCRIPTS_DIR, "minikube-resume.sh")], {
+            // A preview only learns that the profile is stopped; it starts nothing.
+            env: { ...(opts.env ?? process.env), MINIKUBE_PROFILE: profile, MINIKUBE_RESUME_STOPPED: opts.dryRun ? "report" : "start" },
             encoding: "utf8",
-            // minikube's progress goes to the console as it comes; nothing on stdout is expected.
-            stdio: ["ignore", "ignore", "inherit"],
+            // minikube's progress goes to the console as it comes; stdout is the state the script found.
+            stdio: ["ignore", "pipe", "inherit"],
         });
-    } catch {
+    } catch (err) {
+        stdout = String((err as { stdout?: string }).stdout ?? "");
+        failed = true;
+    }
+    const state = stdout.split("\n")[0].trim();
+    if (!isProfileState(state)) {
+        throw new pulumi.RunError(`could not ask minikube about profile '${profile}': minikube-state.sh printed ${JSON.stringify(state)}`);
+    }
+    if (failed) {
         throw new pulumi.RunError(
             `could not bring back the ${state} minikube profile '${profile}' (see minikube's output above); ` +
                 `run 'minikube start -p ${profile}' by hand and then 'pulumi up' again`,
         );
     }
-    return "running";
+    if (state === "stopped" && opts.dryRun) throw new pulumi.RunError(stoppedProfileMessage(profile, opts.stack));
+    return state === "stopped" || state === "stale" ? "running" : state;
 }
 
 /**

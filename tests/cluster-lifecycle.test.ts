@@ -92,6 +92,22 @@ describe("a restarted or stopped profile", () => {
             expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
         });
 
+        test("MINIKUBE_RESUME_STOPPED=report: a stopped profile is reported and not started", () => {
+            minikubeStatus(7);
+            const result = runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev", MINIKUBE_RESUME_STOPPED: "report" } });
+            expect(result.code).toBe(0);
+            expect(result.stdout).toBe("stopped\n");
+            expect(startCalls()).toEqual([]);
+        });
+
+        test("MINIKUBE_RESUME_STOPPED must be start or report", () => {
+            minikubeStatus(7);
+            const result = runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev", MINIKUBE_RESUME_STOPPED: "$(touch x)" } });
+            expect(result.code).toBe(1);
+            expect(result.stderr).toContain("MINIKUBE_RESUME_STOPPED must be start or report, not '$(touch x)'");
+            expect(bin.callsOf("minikube")).toEqual([]);
+        });
+
         test.each([0, 85])("a running (0) or missing (85) profile is left alone: status %d", (code) => {
             minikubeStatus(code);
             expect(runScript(RESUME_SCRIPT, { fakeBin: bin, env: { MINIKUBE_PROFILE: "istio-dev" } }).code).toBe(0);
@@ -117,6 +133,22 @@ describe("a restarted or stopped profile", () => {
             minikubeStatus(4);
             expect(resumeProfile("istio-dev", { dryRun, stack: "dev", projectDir: REPO })).toBe("running");
             expect(startCalls()).toEqual([["update-context", "--profile=istio-dev"]]);
+        });
+
+        test.each([
+            [0, true],
+            [4, true],
+            [7, false],
+            [7, true],
+            [85, false],
+        ])("minikube status is asked once per run (status %d, dryRun %s)", (code, dryRun) => {
+            minikubeStatus(code);
+            try {
+                resumeProfile("istio-dev", { dryRun, stack: "dev", projectDir: REPO });
+            } catch {
+                // A stopped profile in a preview throws; only the calls matter here.
+            }
+            expect(bin.callsOf("minikube").filter((args) => args[0] === "status")).toHaveLength(1);
         });
 
         test("a failed start stops `pulumi up` with what to do", () => {

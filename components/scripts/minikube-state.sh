@@ -16,7 +16,7 @@ if ! command -v minikube >/dev/null 2>&1; then
 fi
 # The exit code is a bitmask: 1 host, 2 cluster, 4 kubeconfig not OK; 85 no such profile
 # (minikube v1.38.1 cmd/minikube/cmd/status.go exitCode). The one place that reads them: minikube-start.sh,
-# minikube-resume.sh and the program ask this script.
+# minikube-resume.sh (which the program and scripts/up.sh run) and scripts/destroy.sh ask this script.
 status=0
 minikube status --profile="$MINIKUBE_PROFILE" --output=json >/dev/null 2>&1 || status=$?
 case "$status" in
