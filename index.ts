@@ -60,6 +60,8 @@ const certificateSettings = {
     rotation: settings.certificates.rotation,
 };
 const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
+// Known at preview, unlike the root: what rolls istiod and the samples to new certificates.
+const certificatesGeneration = certificatesFingerprint(certificateSettings);
 warnWhileCertificatesUnknown(certificates.rootCertPem);
 
 const controlPlane = new IstioControlPlane("istio", {
@@ -67,7 +69,7 @@ const controlPlane = new IstioControlPlane("istio", {
     release,
     mtls: settings.istio.mtls,
     certificates,
-    certificatesFingerprint: certificatesFingerprint(certificateSettings),
+    certificatesFingerprint: certificatesGeneration,
     owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
     istiodWaitsFor: preload?.loadsOf([istioImages.pilot]),
 });
@@ -91,7 +93,7 @@ const targets: SampleTarget[] = plannedNamespaces.map((ns) => ({ ...ns, ready: n
 const samples = new Samples("samples", {
     provider,
     kubeContext: kubeContextName,
-    certificatesFingerprint: certificatesFingerprint(certificateSettings),
+    certificatesFingerprint: certificatesGeneration,
     release,
     targets,
     injectorFiles: injector.files,

@@ -39,8 +39,8 @@ export class ImagePreload extends pulumi.ComponentResource {
         super("istio-minikube:images:ImagePreload", name, {}, opts);
         const images = uniqueImages(args.images);
         const legacyNames = images.map((image) => legacyLoadName(name, image));
-        for (const image of images) {
-            const legacy = legacyLoadName(name, image);
+        images.forEach((image, index) => {
+            const legacy = legacyNames[index];
             // Stacks made before names were injective keep their load commands (no re-load), unless two
             // images shared that old name.
             const aliases = legacyNames.filter((n) => n === legacy).length === 1 ? [{ name: legacy }] : [];
@@ -60,7 +60,7 @@ export class ImagePreload extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [args.cluster], aliases },
             );
             this.loads.set(image, load);
-        }
+        });
         this.images = [...this.loads.keys()];
         this.registerOutputs({ images: this.images });
     }
