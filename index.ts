@@ -7,7 +7,7 @@ import { MinikubeCluster } from "./components/minikubeCluster";
 import { ExistingCluster } from "./components/existingCluster";
 import { IstioRelease } from "./components/istioRelease";
 import { ImagePreload } from "./components/imagePreload";
-import { MeshCertificates, warnWhileCertificatesUnknown } from "./components/meshCertificates";
+import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPlane";
 import { SidecarInjector } from "./components/sidecarInjector";
 import { MeshNamespaces, namespacePlan } from "./components/meshNamespaces";
@@ -53,12 +53,7 @@ const preload =
           })
         : undefined;
 
-const certificateSettings = {
-    organization: `istio-minikube ${pulumi.getStack()}`,
-    servingDnsNames: ["istiod", `istiod.${ISTIO_NAMESPACE}`, `istiod.${ISTIO_NAMESPACE}.svc`],
-    validityDays: settings.certificates.validityDays,
-    rotation: settings.certificates.rotation,
-};
+const certificateSettings = meshCertificateInputs(pulumi.getStack(), settings.certificates, ISTIO_NAMESPACE);
 const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
 // Known at preview, unlike the root: what rolls istiod and the samples to new certificates.
 const certificatesGeneration = certificatesFingerprint(certificateSettings);

@@ -29,6 +29,19 @@ export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
     notAfter: string;
 }
 
+/**
+ * The certificates a stack gets: its name in every subject (two stacks' roots stay apart), istiod's
+ * Service names in the serving certificate, and the config's validity and rotation.
+ */
+export function meshCertificateInputs(stack: string, certificates: { validityDays: number; rotation: number }, istioNamespace = "istio-system"): MeshCertificatesInputs {
+    return {
+        organization: `istio-minikube ${stack}`,
+        servingDnsNames: ["istiod", `istiod.${istioNamespace}`, `istiod.${istioNamespace}.svc`],
+        validityDays: certificates.validityDays,
+        rotation: certificates.rotation,
+    };
+}
+
 /** Inputs whose change means new certificates (all of them: none can be applied to an existing one). */
 export const REPLACING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = [
     "organization",

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { baseChartValues, CERTIFICATES_ANNOTATION, certificatesFingerprint, istiodChartValues } from "../components/chartValues";
 import { base64, pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
-import { generateMeshCertificates, MeshCertificatesOutputs } from "../components/meshCertificates";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/meshCertificates";
 import { controlPlaneImages } from "../components/versions";
 import { LocalCluster, realTierBin, run, tail } from "./harness/localCluster";
 
@@ -27,7 +27,7 @@ let certificates: MeshCertificatesOutputs;
 let baseObjects: K8sObject[];
 let istiodObjects: K8sObject[];
 
-const certificateSettings = { organization: "istio-minikube real_tier", servingDnsNames: ["istiod", "istiod.istio-system", "istiod.istio-system.svc"], validityDays: 365, rotation: 0 };
+const certificateSettings = meshCertificateInputs("real_tier", { validityDays: 365, rotation: 0 });
 
 /** Renders a chart of the tools folder with the given values; the objects, in order. */
 function render(chart: string, release: string, values: object): K8sObject[] {

@@ -11,7 +11,7 @@
 // created here with the chart's 443 -> 15017 port instead of by the chart.
 import * as fs from "fs";
 import * as path from "path";
-import { generateMeshCertificates, MeshCertificatesOutputs } from "../components/meshCertificates";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/meshCertificates";
 import { INJECTOR_WEBHOOK_NAME, sidecarInjectorWebhooks } from "../components/sidecarInjector";
 import { injectionLabels } from "../components/meshNamespaces";
 import { parseSettings } from "../components/config";
@@ -28,12 +28,7 @@ let certificates: MeshCertificatesOutputs;
 
 function newCertificates(rotation: number): MeshCertificatesOutputs {
     // What index.ts gives MeshCertificates for a stack named STACK.
-    return generateMeshCertificates({
-        organization: `istio-minikube ${STACK}`,
-        servingDnsNames: ["istiod", "istiod.istio-system", "istiod.istio-system.svc"],
-        validityDays: 365,
-        rotation,
-    });
+    return generateMeshCertificates(meshCertificateInputs(STACK, { validityDays: 365, rotation }));
 }
 
 function webhookConfiguration(rootCertPem: string) {

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as forge from "node-forge";
-import { generateMeshCertificates, MeshCertificatesOutputs, serialNumberFrom } from "../components/meshCertificates";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs, serialNumberFrom } from "../components/meshCertificates";
 import { defaultSettings, parseSettings } from "../components/config";
 
 const CHECKER_SOURCE = path.join(__dirname, "go", "certcheck");
@@ -53,12 +53,14 @@ function failures(report: GoReport): string[] {
     return report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error}`);
 }
 
-/** The organization index.ts gives the certificates of a stack. */
+/** The certificates index.ts makes for a stack. */
+const stackCertificates = (stack: string) => meshCertificateInputs(stack, { validityDays: 30, rotation: 0 });
+/** The organization every subject of a stack's certificates must carry. */
 const organizationOf = (stack: string) => `istio-minikube ${stack}`;
 
 describe("Go parses and verifies the certificates of any stack name Pulumi accepts", () => {
     test.each(["dev", "my_stack", "team.prod_2", "A-b_C.d", "x".repeat(100)])("stack %j", (stack) => {
-        const certs = generateMeshCertificates({ organization: organizationOf(stack), servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
+        const certs = generateMeshCertificates(stackCertificates(stack));
         const { code, report } = goCheck(certs);
         expect(failures(report)).toEqual([]);
         expect(code).toBe(0);
@@ -70,7 +72,7 @@ describe("Go parses and verifies the certificates of any stack name Pulumi accep
     });
 
     test("the subject text is a UTF8String in every certificate (tag 12), never a PrintableString (tag 19)", () => {
-        const certs = generateMeshCertificates({ organization: organizationOf("my_stack"), servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
+        const certs = generateMeshCertificates(stackCertificates("my_stack"));
         for (const pem of [certs.rootCertPem, certs.intermediateCertPem, certs.servingCertPem]) {
             const cert = forge.pki.certificateFromPem(pem);
             for (const attr of [...cert.subject.attributes, ...cert.issuer.attributes]) {
@@ -98,7 +100,7 @@ describe("Go parses and verifies the certificates of any stack name Pulumi accep
     }
 
     function goCheckRoot(rootCertPem: string) {
-        const good = generateMeshCertificates({ organization: "istio-minikube dev", servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
+        const good = generateMeshCertificates(stackCertificates("dev"));
         return goCheck({ ...good, rootCertPem });
     }
 
@@ -131,8 +133,8 @@ describe("Go parses and verifies the certificates of any stack name Pulumi accep
     });
 
     test("a key that does not belong to its certificate is caught (the key-pair check is real)", () => {
-        const a = generateMeshCertificates({ organization: organizationOf("dev"), servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
-        const b = generateMeshCertificates({ organization: organizationOf("dev"), servingDnsNames: DNS_NAMES, validityDays: 30, rotation: 0 });
+        const a = generateMeshCertificates(stackCertificates("dev"));
+        const b = generateMeshCertificates(stackCertificates("dev"));
         const { code, report } = goCheck({ ...a, servingKeyPem: b.servingKeyPem });
         expect(code).toBe(1);
         expect(failures(report).join("\n")).toMatch(/key pair serving: .*private key does not match public key/);

@@ -7,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { byName, ofType, PLAN_HOME, planFor } from "./helpers/plan";
 import { certificatesFingerprint } from "../components/chartValues";
-import { CERTIFICATES_PREVIEW_WARNING, warnWhileCertificatesUnknown } from "../components/meshCertificates";
+import { CERTIFICATES_PREVIEW_WARNING, meshCertificateInputs, warnWhileCertificatesUnknown } from "../components/meshCertificates";
 
 jest.setTimeout(120_000);
 
@@ -26,12 +26,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(release, { recursive: true, force: true }));
 
-const stackSettings = (rotation: number) => ({
-    organization: "istio-minikube dev",
-    servingDnsNames: ["istiod", "istiod.istio-system", "istiod.istio-system.svc"],
-    validityDays: 365,
-    rotation,
-});
+const stackSettings = (rotation: number) => meshCertificateInputs("dev", { validityDays: 365, rotation });
 
 describe("the preview of a rotation", () => {
     test("the sample groups stay rendered, carrying the new generation's fingerprint: updates, not deletes", async () => {
