@@ -20,9 +20,7 @@ test.each([null, undefined, {}, { version: 3, deployment: null }, { version: 3, 
 });
 
 test("a profile being replaced (delete before replace, new start not done) is reported as such", () => {
-    const state = minikubeState("istio-dev") as State;
-    state.deployment.resources[1].pendingReplacement = true;
-    expect(deployedCluster(state)).toEqual({ kind: "minikube", name: "istio-dev", replacing: true });
+    expect(deployedCluster(minikubeState("istio-dev", "dev", { pendingReplacement: true }))).toEqual({ kind: "minikube", name: "istio-dev", replacing: true });
 });
 
 test("an old copy waiting for deletion (`delete: true`) is not the cluster; the live one is", () => {

@@ -7,7 +7,7 @@ import { FakeBin, createFakeBin, runScript } from "./helpers/fakeBin";
 import { existingState, minikubeState } from "./helpers/stackState";
 
 const SCRIPT = path.join(__dirname, "..", "scripts", "destroy.sh");
-// destroy.sh reads the outputs' JSON with node.
+// destroy.sh reads the stack's exported state with node (scripts/deployed-cluster.js).
 const SYSTEM_PATH = `${path.dirname(process.execPath)}:/usr/bin:/bin`;
 
 // The fake pulumi prints, for `stack export`, the state the test wrote, and records with what

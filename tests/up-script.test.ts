@@ -21,8 +21,8 @@ esac`;
 let bin: FakeBin;
 afterEach(() => bin?.cleanup());
 
-function up(state: object, minikubeStatus: number, stack = "dev") {
-    bin = createFakeBin({ pulumi: PULUMI, minikube: MINIKUBE });
+function up(state: object, minikubeStatus: number, stack = "dev", minikube = MINIKUBE) {
+    bin = createFakeBin({ pulumi: PULUMI, minikube });
     fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(state));
     fs.writeFileSync(path.join(bin.stateDir, "status"), String(minikubeStatus));
     return runScript(SCRIPT, { fakeBin: bin, args: [stack], systemPath: SYSTEM_PATH });
@@ -81,17 +81,13 @@ test("a first `up` interrupted after `minikube start` (nothing in the state, the
 });
 
 test("a cluster being replaced (old profile deleted, new start not yet done): `pulumi up` goes on to finish it", () => {
-    const state = minikubeState("istio-dev") as { deployment: { resources: Record<string, unknown>[] } };
-    state.deployment.resources[1].pendingReplacement = true;
-    const result = up(state, 85);
+    const result = up(minikubeState("istio-dev", "dev", { pendingReplacement: true }), 85);
     expect(result.code).toBe(0);
     expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
 });
 
 test("a start that fails: stops with what to do, and `pulumi up` does not run", () => {
-    bin = createFakeBin({ pulumi: PULUMI, minikube: `case "$1" in status) exit 7 ;; start) echo "no driver" >&2; exit 80 ;; esac` });
-    fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(minikubeState("istio-dev")));
-    const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev"], systemPath: SYSTEM_PATH });
+    const result = up(minikubeState("istio-dev"), 7, "dev", `case "$1" in status) exit "$(cat "$FAKE_STATE/status")" ;; start) echo "no driver" >&2; exit 80 ;; esac`);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("could not bring back minikube profile 'istio-dev'");
     expect(result.stderr).toContain("minikube start -p istio-dev");

@@ -11,7 +11,8 @@ function deployment(resources: object[]) {
     return { version: 3, deployment: { manifest: { time: "2026-11-30T00:00:00Z", version: "v3.248.0" }, secrets_providers: { type: "passphrase" }, resources } };
 }
 
-export function minikubeState(profile: string, stack = "dev") {
+/** `startCommand`: more fields of the start command's resource, such as `pendingReplacement: true`. */
+export function minikubeState(profile: string, stack = "dev", startCommand: Record<string, unknown> = {}) {
     return deployment([
         stackResource(stack),
         {
@@ -24,6 +25,7 @@ export function minikubeState(profile: string, stack = "dev") {
                 environment: { MINIKUBE_PROFILE: profile, MINIKUBE_DRIVER: "docker" },
             },
             outputs: { stdout: "", stderr: "" },
+            ...startCommand,
         },
         {
             urn: `urn:pulumi:${stack}::istio-minikube::istio-minikube:cluster:MinikubeCluster$pulumi:providers:kubernetes::minikube`,
