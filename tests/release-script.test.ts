@@ -8,7 +8,7 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { runScriptAsync } from "./helpers/scriptRunner";
-import { createFakeBin } from "./helpers/fakeBin";
+import { createFakeBin, FakeBin } from "./helpers/fakeBin";
 
 const SCRIPT = path.join(__dirname, "..", "components", "scripts", "istio-release.sh");
 const VERSION = "1.30.3";
@@ -99,8 +99,8 @@ function serve(archive: Buffer, checksum: Buffer | null): void {
     if (checksum) routes.set(`${URL_PATH}.sha256`, { status: 200, body: checksum });
 }
 
-function run(cacheDir: string, source: Record<string, string>, cwd = scratch) {
-    return runScriptAsync(SCRIPT, { env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cacheDir, ...source }, cwd, timeout: 30000 });
+function run(cacheDir: string, source: Record<string, string>, cwd = scratch, fakeBin?: FakeBin) {
+    return runScriptAsync(SCRIPT, { env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cacheDir, ...source }, cwd, timeout: 30000, fakeBin });
 }
 
 /** Every file and folder under dir, dot-files included, relative and sorted. */
@@ -347,8 +347,7 @@ case "$1" in *.lock/pid) mkdir "$FAKE_STATE/first" 2>/dev/null || sleep 1.5 ;; e
 printf '%s\\n' "$content"`,
         });
         try {
-            const both = () =>
-                runScriptAsync(SCRIPT, { fakeBin: slow, env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cache, ISTIO_RELEASE_URL: releaseUrl() }, cwd: scratch, timeout: 30000 });
+            const both = () => run(cache, { ISTIO_RELEASE_URL: releaseUrl() }, scratch, slow);
             const [a, b] = await Promise.all([both(), both()]);
             expect([a.code, b.code]).toEqual([0, 0]);
             expect(requests).toEqual([URL_PATH, `${URL_PATH}.sha256`]);
@@ -364,10 +363,7 @@ printf '%s\\n' "$content"`,
         serve(good, shaFile(goodSha));
         const cache = path.join(scratch, "cache");
         const lock = leaveLock(cache, String(process.pid));
-        const result = await runScriptAsync(SCRIPT, {
-            env: { ISTIO_VERSION: VERSION, ISTIO_CACHE_DIR: cache, ISTIO_RELEASE_URL: releaseUrl(), ISTIO_RELEASE_LOCK_WAIT: "2" },
-            cwd: scratch,
-        });
+        const result = await run(cache, { ISTIO_RELEASE_URL: releaseUrl(), ISTIO_RELEASE_LOCK_WAIT: "2" });
         expect(result.code).not.toBe(0);
         expect(result.stderr).toContain(`waited 2s for another run to unpack Istio ${VERSION}; if no other 'pulumi up' is running, remove ${lock} (and ${lock}.takeover, if it is there) and try again`);
         expect(requests).toEqual([]);
