@@ -17,11 +17,11 @@ function settings(values: Record<string, unknown>): StackSettings {
     return parseSettings(raw, "dev", ENV);
 }
 
-// The scripts run with a PATH of the test's fakes plus bash, dirname, sed and head, which they themselves run on.
+// The scripts run with a PATH of the test's fakes plus bash, dirname and sed, which they themselves run on.
 let bin: FakeBin;
 let sys: string;
 beforeAll(() => {
-    sys = systemBin(["bash", "dirname", "sed", "head"]);
+    sys = systemBin(["bash", "dirname", "sed"]);
 });
 afterAll(() => fs.rmSync(sys, { recursive: true, force: true }));
 afterEach(() => bin?.cleanup());
