@@ -45,10 +45,18 @@ export interface PlanOptions {
     /** `key=value` in the form of `pulumi config set --path`: `minikube.cpus=2`, `injection.auto[0]=demo`. */
     config?: string[];
     /**
-     * Plan the preview of an update that makes new certificates (a rotation): the dynamic resource's outputs
-     * are unknown, as the engine reports a resource being replaced during preview.
+     * Plan what `pulumi up` leaves in the stack's state, instead of a first preview: the program runs as an
+     * update (not a dry run), and every command has run, so its stdout is known (its stdin, for a command
+     * that takes one, as `istioctl kube-inject` prints its input back injected; else a placeholder).
      */
-    pendingCertificates?: boolean;
+    afterUp?: boolean;
+    /**
+     * The state an earlier `up` left (a plan made with `afterUp`): plan the preview of the next update as
+     * the engine sees it. A command or the certificates whose inputs are unchanged keep the outputs they
+     * have in state; one that is created, updated or replaced has unknown outputs until `up` runs it
+     * (pulumi-command 1.2.1 in a preview; a replaced dynamic resource).
+     */
+    previous?: Plan;
 }
 
 /** Reads the project name and the stack's config the way the Pulumi CLI does, with `--config` overrides. */
@@ -144,6 +152,13 @@ export function redact(value: unknown): unknown {
     return mapValue(value, () => SECRET, (leaf) => (leaf === UNKNOWN_SENTINEL ? UNKNOWN : leaf));
 }
 
+/** JSON with object keys sorted, so two registrations of the same inputs compare equal. */
+function stableJson(value: unknown): string {
+    return JSON.stringify(value, (_key, v) =>
+        v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    );
+}
+
 /** The plain values, as a dynamic provider's `create` receives them. */
 function unwrapSecrets(value: unknown): unknown {
     return mapValue(value, unwrapSecrets, (leaf) => leaf);
@@ -169,21 +184,39 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
 
     const records = new Map<string, PlannedResource>();
     const order: string[] = [];
+    const key = (type: string, name: string) => `${type}::${name}`;
+    /** What each registration sent, redacted as the plan records it: what the mocks compare with the previous state. */
+    const sent = new Map<string, Record<string, unknown>>();
+    const previous = new Map((options.previous?.resources ?? []).map((r) => [key(r.type, r.name), r]));
+    /** The previous state's record when this registration sends the same inputs, i.e. the engine plans no change. */
+    const unchanged = (type: string, name: string): PlannedResource | undefined => {
+        const before = previous.get(key(type, name));
+        return before && stableJson(before.inputs) === stableJson(sent.get(key(type, name))) ? before : undefined;
+    };
 
     const mocks: import("@pulumi/pulumi").runtime.Mocks = {
         async newResource(args) {
             const inputs = args.inputs as Record<string, unknown>;
             if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+                const before = previous.get(key(args.type, args.name));
+                if (before) {
+                    const kept = unchanged(args.type, args.name);
+                    if (kept) return { id: `${args.name}-id`, state: { ...inputs, ...kept.outputs } };
+                    // Replaced: its new outputs are made during `up`.
+                    const unknownOutputs = Object.fromEntries(Object.keys(before.outputs).filter((k) => !(k in inputs) || inputs[k] === undefined).map((k) => [k, UNKNOWN_SENTINEL]));
+                    return { id: "", state: { ...inputs, ...unknownOutputs } };
+                }
                 const providerText = inputs[DYNAMIC_PROVIDER_KEY] as string;
                 const provider = requireFromString(providerText, path.join(options.projectDir, "dynamic-provider.js")).handler();
                 const props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
                 delete props[DYNAMIC_PROVIDER_KEY];
                 const result = await provider.create(props);
-                if (options.pendingCertificates) {
-                    const unknownOutputs = Object.fromEntries(Object.keys(result.outs ?? {}).filter((k) => !(k in props) || props[k] === undefined).map((k) => [k, UNKNOWN_SENTINEL]));
-                    return { id: "", state: { ...inputs, ...unknownOutputs } };
-                }
                 return { id: result.id, state: { ...inputs, ...(result.outs ?? {}) } };
+            }
+            if (args.type === "command:local:Command") {
+                const kept = unchanged(args.type, args.name);
+                if (kept) return { id: `${args.name}-id`, state: { ...inputs, stdout: kept.outputs.stdout, stderr: kept.outputs.stderr } };
+                if (options.afterUp) return { id: `${args.name}-id`, state: { ...inputs, stdout: stdoutAfterUp(args.name, inputs), stderr: "" } };
             }
             return { id: `${args.name}-id`, state: { ...inputs, ...mockOutputs(args.type, inputs) } };
         },
@@ -191,12 +224,13 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
             throw new PlanError(`the offline plan has no mock for the function ${args.token}`);
         },
     };
-    await pulumi.runtime.setMocks(mocks, project, options.stack, true);
+    await pulumi.runtime.setMocks(mocks, project, options.stack, !options.afterUp);
     pulumi.runtime.setAllConfig(config);
 
     const monitor = pulumi.runtime.getMonitor() as any;
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        sent.set(key(req.getType(), req.getName()), redact(summarizeDynamicProvider(req.getObject()?.toJavaScript() ?? {})) as Record<string, unknown>);
         registerResource(req, (err: unknown, resp: any) => {
             if (!err) {
                 const urn: string = resp.getUrn();
@@ -235,19 +269,30 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
 
     const program = path.join(options.projectDir, "index.ts");
     const previousCwd = process.cwd();
-    const previousSkip = process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT;
+    const previousOffline = process.env.ISTIO_MINIKUBE_OFFLINE_PLAN;
     process.chdir(options.projectDir); // Pulumi runs the program in the project folder
-    process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT = "1"; // the plan runs nothing on the host
+    process.env.ISTIO_MINIKUBE_OFFLINE_PLAN = "1"; // the plan runs nothing on the host
     try {
         await pulumi.runtime.runInPulumiStack(async () => require(program));
         // Let registrations still in flight finish (runtime/settings.js waitForRPCs: internal, not in the typings).
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
         process.chdir(previousCwd);
-        if (previousSkip === undefined) delete process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT;
-        else process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT = previousSkip;
+        if (previousOffline === undefined) delete process.env.ISTIO_MINIKUBE_OFFLINE_PLAN;
+        else process.env.ISTIO_MINIKUBE_OFFLINE_PLAN = previousOffline;
     }
     return { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
+}
+
+/**
+ * What a command printed in a successful `up`, as far as the program reads it: a check's result line
+ * (components/scripts/checks/check-lib.sh), the input of a command that prints it back transformed
+ * (`istioctl kube-inject`), or a placeholder.
+ */
+function stdoutAfterUp(name: string, inputs: Record<string, unknown>): string {
+    const checkName = (inputs.environment as Record<string, unknown> | undefined)?.CHECK_NAME;
+    if (typeof checkName === "string") return JSON.stringify({ check: checkName, status: "pass", detail: "passed (offline plan)" });
+    return typeof inputs.stdin === "string" ? inputs.stdin : `${name} stdout`;
 }
 
 /**

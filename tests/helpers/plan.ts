@@ -10,7 +10,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 /** A home of its own, so a release or image cache on this machine cannot change what the plan shows. */
 export const PLAN_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "plan-home-"));
 
-export async function planFor(stack: string, config: string[] = [], opts: { pendingCertificates?: boolean } = {}): Promise<Plan> {
+export async function planFor(stack: string, config: string[] = [], opts: { afterUp?: boolean; previous?: Plan } = {}): Promise<Plan> {
     process.env.HOME = PLAN_HOME;
     // resetModules, not isolateModules: the harness requires the SDK and index.ts lazily, after the
     // isolation callback would have ended.
@@ -20,9 +20,13 @@ export async function planFor(stack: string, config: string[] = [], opts: { pend
     return evaluatePlan({ projectDir: PROJECT_DIR, stack, config, ...opts });
 }
 
+/**
+ * The stack's Kubernetes provider: the one every Kubernetes resource but Istio's base chart uses (the base
+ * chart has a twin that adopts its own kept CRDs: components/kubernetesProvider.ts clusterProviders).
+ */
 export function providerOf(plan: Plan): PlannedResource {
-    const providers = plan.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
-    if (providers.length !== 1) throw new Error(`expected one Kubernetes provider, found ${providers.length}`);
+    const providers = plan.resources.filter((r) => r.type === "pulumi:providers:kubernetes" && !r.name.endsWith("-adopting"));
+    if (providers.length !== 1) throw new Error(`expected one Kubernetes provider besides the adopting one, found ${providers.length}`);
     return providers[0];
 }
 
@@ -34,4 +38,21 @@ export function byName(plan: Plan, name: string): PlannedResource {
 
 export function ofType(plan: Plan, type: string): PlannedResource[] {
     return plan.resources.filter((r) => r.type === type);
+}
+
+/**
+ * An unpacked Istio release in the plan's HOME, as a stack that ran `pulumi up` before has it: the charts,
+ * istioctl and the two samples (a small fixture manifest) at known paths. Returns its removal.
+ */
+export function unpackedRelease(version = "1.30.3"): () => void {
+    const release = path.join(PLAN_HOME, ".cache", "istio-minikube", "releases", `istio-${version}`);
+    const fixture = fs.readFileSync(path.join(__dirname, "..", "fixtures", "sample-app.yaml"), "utf8");
+    for (const dir of ["manifests/charts/base", "manifests/charts/istio-control/istio-discovery", "samples/curl", "samples/bookinfo/platform/kube", "bin"]) {
+        fs.mkdirSync(path.join(release, dir), { recursive: true });
+    }
+    fs.writeFileSync(path.join(release, "samples/curl/curl.yaml"), fixture);
+    fs.writeFileSync(path.join(release, "samples/bookinfo/platform/kube/bookinfo.yaml"), fixture);
+    fs.writeFileSync(path.join(release, "bin/istioctl"), "");
+    fs.writeFileSync(path.join(release, ".istio-minikube-complete"), "sha\n");
+    return () => fs.rmSync(release, { recursive: true, force: true });
 }
