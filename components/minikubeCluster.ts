@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { MinikubeSettings } from "./config";
 import { SCRIPTS_DIR, scriptCommand } from "./scripts";
-import { kubernetesProvider } from "./kubernetesProvider";
+import { clusterProviders } from "./kubernetesProvider";
 
 export interface MinikubeClusterArgs {
     settings: MinikubeSettings;
@@ -115,6 +115,8 @@ export class MinikubeCluster extends pulumi.ComponentResource {
     /** The start command: anything that talks to minikube directly waits for it. */
     readonly started: command.local.Command;
     readonly provider: k8s.Provider;
+    /** The same cluster, for Istio's base chart: adopts the CRDs an earlier destroy of this stack kept. */
+    readonly adoptingProvider: k8s.Provider;
     /** Changes exactly when the cluster is created anew: what reads the cluster re-reads then. */
     readonly clusterIdentity: pulumi.Output<string>;
 
@@ -135,8 +137,17 @@ export class MinikubeCluster extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
 
-        this.clusterIdentity = pulumi.interpolate`minikube/${settings.profile}/${this.started.id}`;
-        this.provider = kubernetesProvider(
+        // The value is profile + start id, as it always was; it also waits for the start command's stdout.
+        // That is unknown in a preview that is about to create the cluster (pulumi-command 1.2.1
+        // local/commandController.go Create returns an id but no outputs in a preview), and the engine does
+        // not configure a provider while any of its inputs is unknown, so it skips Construct of the Istio
+        // charts instead of asking the provider to render them against a cluster that does not exist yet
+        // (pulumi/pulumi sdk/go/common/resource/plugin/provider_plugin.go v3.248.0, Configure and Construct:
+        // `if !pcfg.known`). With the cluster in state, the stdout is known and previews render real diffs.
+        this.clusterIdentity = pulumi
+            .all([this.started.id, this.started.stdout])
+            .apply(([startId]) => `minikube/${settings.profile}/${startId}`);
+        ({ provider: this.provider, adoptingProvider: this.adoptingProvider } = clusterProviders(
             name,
             {
                 // minikube names the context after the profile (pkg/minikube/kubeconfig/settings.go PopulateFromSettings).
@@ -149,7 +160,7 @@ export class MinikubeCluster extends pulumi.ComponentResource {
                 ...(args.upsertExistingObjects ? { upsertExistingObjects: true } : {}),
             },
             { parent: this, dependsOn: [this.started] },
-        );
+        ));
 
         this.registerOutputs({ profile: this.profile, provider: this.provider });
     }

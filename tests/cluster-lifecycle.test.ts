@@ -4,7 +4,7 @@
 // resource is registered runs through the same function index.ts calls.
 import * as fs from "fs";
 import * as path from "path";
-import { planFor, providerOf } from "./helpers/plan";
+import { planFor, providerOf, unpackedRelease } from "./helpers/plan";
 import { createFakeBin, FakeBin, runScript } from "./helpers/fakeBin";
 import { PROVIDER_ENVIRONMENT } from "../components/kubernetesProvider";
 import { resumeProfile, stoppedProfileMessage } from "../components/minikubeCluster";
@@ -67,8 +67,14 @@ describe("a restarted or stopped profile", () => {
     const RESUME_SCRIPT = path.join(REPO, "components", "scripts", "minikube-resume.sh");
 
     test("the provider's inputs hold no address, port or key: a restart on a new port has nothing to change", async () => {
-        const plan = await planFor("dev");
-        expect(providerOf(plan).inputs).toEqual({ context: "istio-dev", clusterIdentifier: "minikube/istio-dev/minikube-start-id" });
+        const removeRelease = unpackedRelease();
+        const plan = await planFor("dev", [], { afterUp: true }).finally(removeRelease);
+        expect(providerOf(plan).inputs).toEqual({
+            context: "istio-dev",
+            clusterIdentifier: "minikube/istio-dev/minikube-start-id",
+            enableSecretMutable: "true",
+            enableConfigMapMutable: "true",
+        });
     });
 
     test("the offline plan runs nothing on the host: minikube is never asked", async () => {
@@ -180,6 +186,7 @@ describe("prepareHost: the order and the decisions index.ts runs before register
             projectDir: REPO,
             preflight: () => steps.push("preflight"),
             kubectl,
+            listContexts: () => ["team"],
             warn: (m) => steps.push(`warn ${m}`),
         });
         return { result, steps };
@@ -190,7 +197,13 @@ describe("prepareHost: the order and the decisions index.ts runs before register
         const { result, steps } = prepare(settingsOf("dev"));
         expect(result).toEqual({ profile: "running", existingIstio: "clear" });
         expect(steps[0]).toBe("preflight");
-        expect(steps.slice(1)).toEqual(["kubectl get namespaces", "kubectl get customresourcedefinitions", "kubectl get mutatingwebhookconfigurations", "kubectl get validatingwebhookconfigurations"]);
+        expect(steps.slice(1)).toEqual([
+            "kubectl get namespaces",
+            "kubectl get customresourcedefinitions",
+            "kubectl get customresourcedefinitions",
+            "kubectl get mutatingwebhookconfigurations",
+            "kubectl get validatingwebhookconfigurations",
+        ]);
         expect(bin.callsOf("minikube")).toEqual([["status", "--profile=istio-dev", "--output=json"]]);
     });
 
