@@ -17,8 +17,10 @@ import { controlPlaneImages, sampleImages } from "./components/versions";
 import { certificatesFingerprint, injectorValues } from "./components/chartValues";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
-// The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host.
-if (process.env.ISTIO_MINIKUBE_SKIP_PREFLIGHT !== "1") {
+// The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host, and Pulumi's mock
+// runtime cannot register transforms.
+const offlinePlan = process.env.ISTIO_MINIKUBE_OFFLINE_PLAN === "1";
+if (!offlinePlan) {
     prepareHost(settings, { dryRun: pulumi.runtime.isDryRun(), project: pulumi.getProject(), stack: pulumi.getStack() });
 }
 const kubeContextName = kubeContextOf(settings);
@@ -61,6 +63,8 @@ warnWhileCertificatesUnknown(certificates.rootCertPem);
 
 const controlPlane = new IstioControlPlane("istio", {
     provider,
+    adoptingProvider: cluster.adoptingProvider,
+    labelCrds: !offlinePlan,
     release,
     mtls: settings.istio.mtls,
     certificates,
@@ -74,7 +78,7 @@ const injector = new SidecarInjector("sidecar-injector", {
     kubeContext: kubeContextName,
     rootCertPem: certificates.rootCertPem,
     istiod: controlPlane.istiod,
-    configInputs: { istioVersion: settings.istio.version, values: controlPlane.istiodValues.apply(injectorValues), cluster: cluster.clusterIdentity },
+    configInputs: { istioVersion: settings.istio.version, values: injectorValues(controlPlane.istiodValues), cluster: cluster.clusterIdentity },
     filesDir: settings.workDir,
 });
 

@@ -21,23 +21,19 @@ export function certificatesFingerprint(settings: { organization: string; servin
 
 export interface ChartValueInputs {
     istioVersion: string;
-    /** base64 of the stack's root CA PEM: istiod's serving chain ends there, so the API server trusts it. */
-    caBundle: string;
     /** certificatesFingerprint() of the stack's certificate settings. */
     certificates: string;
 }
 
 /**
- * base chart (manifests/charts/base at 1.30.3): CRDs as templates, RBAC, and the `istiod-default-validator`
- * ValidatingWebhookConfiguration. A set `base.validationCABundle` gives it our root and failurePolicy Fail
- * (templates/defaultrevision-validatingwebhookconfiguration.yaml), which is what istiod's validation
- * controller would patch in anyway, so nothing changes under Pulumi's feet.
+ * base chart (manifests/charts/base at 1.30.3): CRDs as templates and the reader ServiceAccount. The chart's
+ * `istiod-default-validator` ValidatingWebhookConfiguration is left out (an empty defaultRevision:
+ * templates/defaultrevision-validatingwebhookconfiguration.yaml `if not (eq .Values.defaultRevision "")`):
+ * the program creates it itself with the root CA as caBundle (validationWebhooks.ts), so no value of the
+ * charts depends on the root, and a rotation's preview can render them.
  */
-export function baseChartValues(inputs: ChartValueInputs): Record<string, unknown> {
-    return {
-        defaultRevision: "default",
-        base: { validationCABundle: inputs.caBundle },
-    };
+export function baseChartValues(): Record<string, unknown> {
+    return { defaultRevision: "" };
 }
 
 /**
@@ -66,11 +62,15 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
             // (templates/mutatingwebhook.yaml is wrapped in `if not .Values.global.operatorManageWebhooks`):
             // the program creates that object itself, with the caBundle set.
             operatorManageWebhooks: true,
+            // Leaves out the chart's istio-validator-istio-system ValidatingWebhookConfiguration
+            // (templates/validatingwebhookconfiguration.yaml `if .Values.global.configValidation`; nothing else
+            // reads the value): the program creates it itself with the caBundle set (validationWebhooks.ts).
+            // istiod still serves /validate (pilot/pkg/bootstrap/validation.go).
+            configValidation: false,
             // One replica on a laptop: a PDB with minAvailable 1 would block `minikube` node drains.
             defaultPodDisruptionBudget: { enabled: false },
             proxy: { resources: { requests: { cpu: "10m", memory: "40Mi" } } },
         },
-        base: { validationCABundle: inputs.caBundle },
         pilot: {
             // New certificates (certificates.rotation) roll istiod, so it starts on the new Secrets
             // (templates/deployment.yaml renders podAnnotations onto the pod template).
@@ -85,7 +85,7 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
                 INJECTION_WEBHOOK_CONFIG_NAME: "",
                 // Likewise for the validating webhooks (pilot/pkg/bootstrap/validation.go: the validation
                 // server always runs; only the controller that patches caBundle and failurePolicy is off).
-                // Their caBundle comes from base.validationCABundle above, and stays right on rotation.
+                // The program sets their caBundle, and sets it anew on rotation.
                 VALIDATION_WEBHOOK_CONFIG_NAME: "",
             },
             // Serve with istiod-tls and trust its ca.crt, always. Without the flags istiod prefers

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { kubernetesProvider } from "./kubernetesProvider";
+import { clusterProviders } from "./kubernetesProvider";
 
 export interface ExistingClusterArgs {
     /** A context in the user's kubeconfig ($KUBECONFIG or ~/.kube/config). */
@@ -12,12 +12,14 @@ export interface ExistingClusterArgs {
 /** A cluster the stack does not own: only a provider bound to one kubeconfig context. */
 export class ExistingCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
+    /** The same cluster, for Istio's base chart: adopts the CRDs an earlier destroy of this stack kept. */
+    readonly adoptingProvider: k8s.Provider;
     /** Changes exactly when the stack points at another cluster. */
     readonly clusterIdentity: pulumi.Output<string>;
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:cluster:ExistingCluster", name, {}, opts);
-        this.provider = kubernetesProvider(
+        ({ provider: this.provider, adoptingProvider: this.adoptingProvider } = clusterProviders(
             name,
             {
                 context: args.kubeContext,
@@ -28,7 +30,7 @@ export class ExistingCluster extends pulumi.ComponentResource {
                 ...(args.upsertExistingObjects ? { upsertExistingObjects: true } : {}),
             },
             { parent: this },
-        );
+        ));
         this.clusterIdentity = pulumi.output(`context/${args.kubeContext}`);
         this.registerOutputs({ provider: this.provider });
     }

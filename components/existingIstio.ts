@@ -68,8 +68,8 @@ export function isOwnIstioNamespace(namespace: NamespaceObject, owner: string): 
 
 /**
  * What Istio objects the cluster already holds, unless istio-system is this stack's own
- * (isOwnIstioNamespace): CRDs of the *.istio.io groups, the istio-system namespace, Istio's webhook
- * configurations.
+ * (isOwnIstioNamespace): CRDs of the *.istio.io groups but those labelled as this stack's, the istio-system
+ * namespace, Istio's webhook configurations.
  */
 export function findExistingIstio(kubectl: Kubectl, owner: string): ExistingIstio {
     let namespace: string[];
@@ -84,7 +84,10 @@ export function findExistingIstio(kubectl: Kubectl, owner: string): ExistingIsti
         return { status: "unreachable", reason: firstLine(err) };
     }
     try {
-        const crds = names(kubectl(["get", "customresourcedefinitions", "--output=name"])).filter((n) => /\.istio\.io$/.test(n));
+        // The CRDs an earlier destroy of this stack kept carry its owner label (istioControlPlane.ts
+        // labelOwnCrds); its base chart adopts them again (kubernetesProvider.ts adoptingProvider).
+        const own = new Set(names(kubectl(["get", "customresourcedefinitions", `--selector=${OWNER_LABEL}=${owner}`, "--output=name"])));
+        const crds = names(kubectl(["get", "customresourcedefinitions", "--output=name"])).filter((n) => /\.istio\.io$/.test(n) && !own.has(n));
         const mutating = names(kubectl(["get", "mutatingwebhookconfigurations", "--output=name"])).filter((n) =>
             ISTIO_WEBHOOKS.mutating.includes(n.split("/")[1]),
         );
@@ -112,8 +115,7 @@ export function inTheWayMessage(context: string, objects: string[], stack: strin
         ...shown,
         "Either remove that Istio first (for example 'istioctl uninstall --purge -y', then delete the istio-system namespace and the *.istio.io CRDs),",
         `or let this stack adopt and overwrite them: 'pulumi config set upsertExistingObjects true --stack ${stack}'.`,
-        "Istio's CRDs stay in the cluster after 'pulumi destroy' (they are marked helm.sh/resource-policy: keep), so a stack",
-        "deployed again into the same cluster needs the second way too.",
+        "(The CRDs a destroy of this stack keeps carry its label istio-minikube/stack and are never in the way of its own next up.)",
     ].join("\n");
 }
 

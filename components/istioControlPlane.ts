@@ -5,11 +5,14 @@ import { baseChartValues, istiodChartValues } from "./chartValues";
 import { IstioRelease } from "./istioRelease";
 import { MeshCertificates } from "./meshCertificates";
 import { OWNER_LABEL } from "./existingIstio";
+import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
 
 export const ISTIO_NAMESPACE = "istio-system";
 
 export interface IstioControlPlaneArgs {
     provider: k8s.Provider;
+    /** The same cluster, adopting what exists: for the base chart, whose CRDs a destroy keeps (kubernetesProvider.ts). */
+    adoptingProvider: k8s.Provider;
     release: IstioRelease;
     mtls: MtlsMode;
     certificates: MeshCertificates;
@@ -19,6 +22,28 @@ export interface IstioControlPlaneArgs {
     owner: string;
     /** What istiod's pod needs before it starts, beyond the charts and Secrets (the preload of its image). */
     istiodWaitsFor?: pulumi.Resource[];
+    /**
+     * Label the base chart's CRDs with the owner label through a Pulumi transform. The offline plan turns it
+     * off: Pulumi's mock runtime has no callback server to register transforms with.
+     */
+    labelCrds: boolean;
+}
+
+const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+
+/**
+ * A transform that puts the stack's owner label on every CRD the base chart makes. The CRDs outlive a
+ * destroy (helm.sh/resource-policy: keep), and the label is how the stack's next `up` knows them for its own
+ * (existingIstio.ts). Transforms reach the children a provider's Construct registers (the engine applies a
+ * parent's transforms to every child registration: pulumi/pulumi pkg/resource/deploy/source_eval.go
+ * RegisterResource, applyTransforms).
+ */
+export function labelOwnCrds(owner: string): pulumi.ResourceTransform {
+    return (args) => {
+        if (args.type !== CRD_TYPE) return undefined;
+        const metadata = (args.props.metadata ?? {}) as { labels?: Record<string, string> };
+        return { props: { ...args.props, metadata: { ...metadata, labels: { ...(metadata.labels ?? {}), [OWNER_LABEL]: owner } } }, opts: args.opts };
+    };
 }
 
 export function base64(text: string): string {
@@ -54,8 +79,9 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     readonly namespace: k8s.core.v1.Namespace;
     readonly istiod: k8s.helm.v4.Chart;
     /** The istiod chart's values: what the injector ConfigMap is made from. */
-    readonly istiodValues: pulumi.Output<Record<string, unknown>>;
+    readonly istiodValues: Record<string, unknown>;
     readonly peerAuthentication: k8s.apiextensions.CustomResource;
+    readonly validationWebhooks: k8s.admissionregistration.v1.ValidatingWebhookConfiguration[];
 
     constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-minikube:istio:IstioControlPlane", name, {}, opts);
@@ -88,27 +114,44 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                 .apply(([servingCertPem, servingKeyPem, rootCertPem]) => servingSecretData({ servingCertPem, servingKeyPem, rootCertPem })),
         );
 
-        const valueInputs = pulumi.all([certificates.rootCertPem]).apply(([root]) => ({
-            istioVersion: release.version,
-            caBundle: base64(root),
-            certificates: args.certificatesFingerprint,
-        }));
+        // Nothing the charts take depends on the root CA, so a rotation's preview renders them and lists
+        // the updates `up` will make (chartValues.ts, validationWebhooks.ts).
+        const valueInputs = { istioVersion: release.version, certificates: args.certificatesFingerprint };
         const base = new k8s.helm.v4.Chart(
             "istio-base",
-            { chart: release.baseChart, name: "istio-base", namespace: ISTIO_NAMESPACE, values: valueInputs.apply(baseChartValues) },
-            inNamespace,
+            { chart: release.baseChart, name: "istio-base", namespace: ISTIO_NAMESPACE, values: baseChartValues() },
+            { ...inNamespace, provider: args.adoptingProvider, ...(args.labelCrds ? { transforms: [labelOwnCrds(args.owner)] } : {}) },
         );
         // A remote component's dependents wait for all of its children (@pulumi/pulumi runtime/dependsOn.ts),
         // so istiod renders and installs only after base's CRDs exist.
-        this.istiodValues = valueInputs.apply(istiodChartValues);
+        this.istiodValues = istiodChartValues(valueInputs);
         this.istiod = new k8s.helm.v4.Chart(
             "istiod",
             { chart: release.istiodChart, name: "istiod", namespace: ISTIO_NAMESPACE, values: this.istiodValues },
             { ...k8sOpts, dependsOn: [base, pluginCa, servingTls, ...(args.istiodWaitsFor ?? [])] },
         );
 
+        // The charts' two validating webhooks, with the root as caBundle. Stacks made before the program
+        // created them had them as chart children: the aliases keep those objects, updated in place.
+        const chartChildNames: Record<string, { name: string; parent: pulumi.Resource }> = {
+            [VALIDATION_WEBHOOK_NAMES.defaultRevision]: { name: `istio-base:${VALIDATION_WEBHOOK_NAMES.defaultRevision}`, parent: base },
+            [VALIDATION_WEBHOOK_NAMES.revision]: { name: `istiod:${VALIDATION_WEBHOOK_NAMES.revision}`, parent: this.istiod },
+        };
+        this.validationWebhooks = Object.values(VALIDATION_WEBHOOK_NAMES).map(
+            (webhookName) =>
+                new k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
+                    webhookName,
+                    {
+                        metadata: { name: webhookName, labels: VALIDATION_WEBHOOK_LABELS },
+                        webhooks: pulumi.output(certificates.rootCertPem).apply((root) => validationWebhooks(webhookName, base64(root), ISTIO_NAMESPACE)),
+                    },
+                    // After istiod: with failurePolicy Fail, an Istio object created while nothing serves /validate fails.
+                    { ...k8sOpts, dependsOn: [this.istiod], aliases: [chartChildNames[webhookName]] },
+                ),
+        );
+
         // security.istio.io/v1 is served and stored at 1.30.3 (manifests/charts/base/files/crd-all.gen.yaml).
-        // After istiod, not only after base: istiod serves the validating webhook for this kind.
+        // After istiod and the webhooks: istiod validates it, trusted through the program's caBundle.
         this.peerAuthentication = new k8s.apiextensions.CustomResource(
             "mesh-mtls",
             {
@@ -117,7 +160,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                 metadata: { name: "default", namespace: ISTIO_NAMESPACE },
                 spec: { mtls: { mode: args.mtls } },
             },
-            { ...k8sOpts, dependsOn: [this.istiod] },
+            { ...k8sOpts, dependsOn: [this.istiod, ...this.validationWebhooks] },
         );
 
         this.registerOutputs({ namespace: ISTIO_NAMESPACE, mtls: args.mtls });

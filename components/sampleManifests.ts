@@ -43,31 +43,46 @@ export interface PrepareOptions {
     outputCertsDeployment?: string;
 }
 
-/** Parses a multi-document manifest, places every object in `namespace`, bounds readiness, adds the cert annotations. */
-export function prepareSampleObjects(manifest: string, options: PrepareOptions): K8sObject[] {
-    const objects = YAML.parseAllDocuments(manifest)
+function parseObjects(manifest: string): K8sObject[] {
+    return YAML.parseAllDocuments(manifest)
         .map((doc) => {
             if (doc.errors.length > 0) throw new Error(`sample manifest does not parse: ${doc.errors[0].message}`);
             return doc.toJS() as K8sObject | null;
         })
         .filter((obj): obj is K8sObject => obj !== null && typeof obj === "object" && typeof obj.kind === "string");
-    return objects.map((original) => {
+}
+
+function withPodAnnotations(obj: K8sObject, annotations: Record<string, string>): void {
+    if (obj.kind !== "Deployment" || Object.keys(annotations).length === 0) return;
+    const template = (obj.spec!.template ??= {});
+    template.metadata = { ...(template.metadata ?? {}) };
+    template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...annotations };
+}
+
+/** Parses a multi-document manifest, places every object in `namespace`, bounds readiness, adds the cert annotations. */
+export function prepareSampleObjects(manifest: string, options: PrepareOptions): K8sObject[] {
+    return parseObjects(manifest).map((original) => {
         const obj = structuredClone(original);
         obj.metadata = { ...(obj.metadata ?? {}), namespace: options.namespace };
         if (obj.kind === "Deployment") {
             obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), "pulumi.com/timeoutSeconds": String(READY_TIMEOUT_SECONDS) };
-            const extra = {
+            withPodAnnotations(obj, {
                 ...(options.podAnnotations ?? {}),
                 ...(obj.metadata.name === options.outputCertsDeployment ? OUTPUT_CERTS_ANNOTATIONS : {}),
-            };
-            if (Object.keys(extra).length > 0) {
-                const template = (obj.spec!.template ??= {});
-                template.metadata = { ...(template.metadata ?? {}) };
-                template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...extra };
-            }
+            });
         }
         return obj;
     });
+}
+
+/**
+ * Adds annotations to every Deployment's pod template of a manifest, leaving the rest as it is: for a
+ * manifest `istioctl kube-inject` has already injected.
+ */
+export function addPodAnnotations(manifest: string, annotations: Record<string, string>): string {
+    const objects = parseObjects(manifest);
+    for (const obj of objects) withPodAnnotations(obj, annotations);
+    return toManifest(objects);
 }
 
 export function toManifest(objects: K8sObject[]): string {

@@ -6,7 +6,7 @@ import { SampleName } from "./config";
 import { IstioRelease } from "./istioRelease";
 import { InjectorFiles } from "./sidecarInjector";
 import { NamespacePlan } from "./meshNamespaces";
-import { SAMPLE_FILES, prepareSampleObjects, toManifest } from "./sampleManifests";
+import { SAMPLE_FILES, addPodAnnotations, prepareSampleObjects, toManifest } from "./sampleManifests";
 import { scriptCommand } from "./scripts";
 import { CERTIFICATES_ANNOTATION } from "./chartValues";
 
@@ -43,19 +43,24 @@ export class Samples extends pulumi.ComponentResource {
         super("istio-minikube:samples:Samples", name, {}, opts);
         for (const target of args.targets) {
             for (const sample of target.samples) {
+                const certificates = { [CERTIFICATES_ANNOTATION]: args.certificatesFingerprint };
+                // Where injection is manual, the certificates annotation is added after kube-inject, not
+                // before: a rotation then leaves the kube-inject command as it is, its output known in the
+                // rotation's preview, which so lists the samples' updates instead of deletes.
+                const manual = target.injection === "manual";
                 const manifest = args.release.sample(...SAMPLE_FILES[sample]).apply((file) =>
                     toManifest(
                         prepareSampleObjects(fs.readFileSync(file, "utf8"), {
                             namespace: target.namespace,
                             outputCertsDeployment: sample === "bookinfo" ? "productpage-v1" : undefined,
-                            podAnnotations: { [CERTIFICATES_ANNOTATION]: args.certificatesFingerprint },
+                            podAnnotations: manual ? {} : certificates,
                         }),
                     ),
                 );
                 const id = `${sample}-${target.namespace}`;
                 const dependsOn = [target.ready, ...args.imagesFor(sample), ...(target.injection === "none" ? [] : args.meshReady)];
                 let yaml: pulumi.Output<string> = manifest;
-                if (target.injection === "manual") {
+                if (manual) {
                     const injected = new command.local.Command(
                         `${id}-kube-inject`,
                         {
@@ -74,7 +79,7 @@ export class Samples extends pulumi.ComponentResource {
                         },
                         { parent: this, dependsOn },
                     );
-                    yaml = injected.stdout;
+                    yaml = injected.stdout.apply((injectedYaml) => addPodAnnotations(injectedYaml, certificates));
                 }
                 this.workloads.push(new k8s.yaml.v2.ConfigGroup(id, { yaml }, { parent: this, provider: args.provider, dependsOn }));
             }

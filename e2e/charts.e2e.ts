@@ -11,6 +11,7 @@ import { baseChartValues, CERTIFICATES_ANNOTATION, certificatesFingerprint, isti
 import { base64, pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
 import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/meshCertificates";
 import { controlPlaneImages } from "../components/versions";
+import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "../components/validationWebhooks";
 import { LocalCluster, realTierBin, run, tail } from "./harness/localCluster";
 
 let BIN: string;
@@ -64,8 +65,8 @@ beforeAll(async () => {
     cluster = new LocalCluster(BIN);
     await cluster.start();
     certificates = generateMeshCertificates(certificateSettings);
-    const valueInputs = { istioVersion: "1.30.3", caBundle: base64(certificates.rootCertPem), certificates: certificatesFingerprint(certificateSettings) };
-    baseObjects = render("base", "istio-base", baseChartValues(valueInputs));
+    const valueInputs = { istioVersion: "1.30.3", certificates: certificatesFingerprint(certificateSettings) };
+    baseObjects = render("base", "istio-base", baseChartValues());
     istiodObjects = render("istio-discovery", "istiod", istiodChartValues(valueInputs));
 }, 180_000);
 
@@ -94,14 +95,9 @@ describe("the istiod chart, rendered by Helm with the program's values", () => {
         }
     });
 
-    test("the chart's own injection webhook is left out (the program makes it); its validating webhook carries the program's root, failurePolicy Fail", () => {
+    test("the charts render no webhook configuration of their own: the program makes them, with its root", () => {
         expect(named([...baseObjects, ...istiodObjects], "MutatingWebhookConfiguration")).toEqual([]);
-        const validating = named([...baseObjects, ...istiodObjects], "ValidatingWebhookConfiguration") as unknown as { webhooks: { clientConfig: { caBundle: string }; failurePolicy: string }[] }[];
-        expect(validating.length).toBeGreaterThan(0);
-        for (const hook of validating.flatMap((v) => v.webhooks)) {
-            expect(hook.clientConfig.caBundle).toBe(base64(certificates.rootCertPem));
-            expect(hook.failurePolicy).toBe("Fail");
-        }
+        expect(named([...baseObjects, ...istiodObjects], "ValidatingWebhookConfiguration")).toEqual([]);
     });
 
     test("istiod runs the preloaded image, never pulled again, and rolls on new certificates", () => {
@@ -124,13 +120,22 @@ describe("the control plane's objects in a real API server", () => {
             { apiVersion: "v1", kind: "Secret", metadata: { name: "istiod-tls", namespace: "istio-system" }, type: "kubernetes.io/tls", stringData: servingSecretData(certificates) },
         ]);
         applyAll(istiodObjects);
+        // As IstioControlPlane makes them: the charts' two validating webhooks, with the program's root.
+        applyAll(
+            Object.values(VALIDATION_WEBHOOK_NAMES).map((name) => ({
+                apiVersion: "admissionregistration.k8s.io/v1",
+                kind: "ValidatingWebhookConfiguration",
+                metadata: { name, labels: VALIDATION_WEBHOOK_LABELS },
+                webhooks: validationWebhooks(name, base64(certificates.rootCertPem)),
+            })),
+        );
         const stored = JSON.parse(cluster.kubectl(["get", "deployment", "istiod", "--namespace=istio-system", "-o", "json"]).stdout) as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
         expect(stored.spec.template.spec.containers[0].args).toContain("--caCertFile=/var/run/secrets/istiod/tls/ca.crt");
         const tls = JSON.parse(cluster.kubectl(["get", "secret", "istiod-tls", "--namespace=istio-system", "-o", "json"]).stdout) as { data: Record<string, string> };
         expect(Buffer.from(tls.data["ca.crt"], "base64").toString()).toBe(certificates.rootCertPem);
     });
 
-    test("the program's PeerAuthentication (security.istio.io/v1) is served by the chart's CRD and passes through istiod's validating webhook, trusted by the program's root", async () => {
+    test("the program's PeerAuthentication (security.istio.io/v1) is served by the chart's CRD and passes through the program's validating webhook to istiod, trusted by the program's root", async () => {
         // istiod's /validate, with the program's serving certificate. The chart's Service istiod sends 443 to
         // the pod's 15017; with no kube-proxy, the API server dials the ClusterIP at 443, which is an address
         // of the namespace (the whole Service range is), so the stand-in listens there.

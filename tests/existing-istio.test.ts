@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { createFakeBin, FakeBin } from "./helpers/fakeBin";
-import { byName, planFor, providerOf } from "./helpers/plan";
+import { byName, ofType, planFor, providerOf } from "./helpers/plan";
+import { labelOwnCrds } from "../components/istioControlPlane";
 import { findExistingIstio, kubectlFor, ownerLabelValue, OWNER_LABEL, refuseForeignIstio } from "../components/existingIstio";
 import { parseSettings } from "../components/config";
 
@@ -13,8 +14,9 @@ jest.setTimeout(120_000);
 
 /**
  * A kubectl that prints, for `get namespaces` (JSON), the file $FAKE_STATE/namespaces.json or an empty
- * list; for `get KIND`, the file $FAKE_STATE/KIND (names, one per line). $FAKE_STATE/down makes every call
- * fail like an unreachable server.
+ * list; for `get KIND`, the file $FAKE_STATE/KIND (names, one per line); for `get KIND --selector=S`, the
+ * lines of $FAKE_STATE/KIND.labels ("name label=value") whose label is S. $FAKE_STATE/down makes every
+ * call fail like an unreachable server.
  */
 const KUBECTL = `[ -e "$FAKE_STATE/down" ] && { echo 'Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused' >&2; exit 1; }
 kind=$4
@@ -22,6 +24,11 @@ if [ "$kind" = namespaces ]; then
     cat "$FAKE_STATE/namespaces.json" 2>/dev/null || echo '{"apiVersion":"v1","items":[],"kind":"List"}'
     exit 0
 fi
+case "$5" in
+    --selector=*)
+        while read -r name label; do [ "--selector=$label" = "$5" ] && echo "$name"; done <"$FAKE_STATE/$kind.labels" 2>/dev/null
+        exit 0 ;;
+esac
 cat "$FAKE_STATE/$kind" 2>/dev/null
 exit 0`;
 
@@ -57,7 +64,7 @@ describe("findExistingIstio", () => {
         cluster({ customresourcedefinitions: ["customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io"] });
         expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "clear" });
         const calls = bin.callsOf("kubectl");
-        expect(calls).toHaveLength(4);
+        expect(calls).toHaveLength(5);
         for (const args of calls) expect(args.slice(0, 2)).toEqual(["--context=my-cluster", "--request-timeout=15s"]);
         expect(calls[0]).toEqual([
             "--context=my-cluster",
@@ -130,6 +137,50 @@ describe("findExistingIstio", () => {
             status: "unreachable",
             reason: "Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused",
         });
+    });
+});
+
+describe("the CRDs a destroy keeps (issue 12, item 3)", () => {
+    const PEER = "customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io";
+    const GATEWAYS = "customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io";
+    const labelled = (lines: [string, string][]) =>
+        fs.writeFileSync(path.join(bin.stateDir, "customresourcedefinitions.labels"), lines.map(([name, owner]) => `${name} ${OWNER_LABEL}=${owner}\n`).join(""));
+
+    test("this stack's own leftovers (its owner label, no istio-system) do not block its next up", () => {
+        cluster({ customresourcedefinitions: [PEER, GATEWAYS] });
+        labelled([[PEER, OWNER], [GATEWAYS, OWNER]]);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "clear" });
+        expect(bin.callsOf("kubectl")).toContainEqual(["--context=my-cluster", "--request-timeout=15s", "get", "customresourcedefinitions", `--selector=${OWNER_LABEL}=${OWNER}`, "--output=name"]);
+    });
+
+    test("another stack's, or unlabelled ones (istioctl, Helm), still do; only those are listed", () => {
+        cluster({ customresourcedefinitions: [PEER, GATEWAYS] });
+        labelled([[PEER, OWNER], [GATEWAYS, ownerLabelValue("istio-minikube", "other")]]);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "in-the-way", objects: [GATEWAYS] });
+        labelled([]);
+        expect(findExistingIstio(kubectl(), OWNER)).toEqual({ status: "in-the-way", objects: [PEER, GATEWAYS] });
+    });
+
+    test("the base chart labels its CRDs with the owner, and nothing else", () => {
+        const transform = labelOwnCrds(OWNER);
+        const crd = { type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "istio-base:gateways.networking.istio.io", custom: true, props: { metadata: { name: "gateways.networking.istio.io", labels: { "app.kubernetes.io/part-of": "istio" } }, spec: {} }, opts: {} };
+        expect(transform(crd as any)).toEqual({
+            props: { metadata: { name: "gateways.networking.istio.io", labels: { "app.kubernetes.io/part-of": "istio", [OWNER_LABEL]: OWNER } }, spec: {} },
+            opts: {},
+        });
+        expect(transform({ ...crd, type: "kubernetes:core/v1:ServiceAccount" } as any)).toBeUndefined();
+    });
+
+    test("the base chart goes through a provider that adopts what exists; everything else through one that does not", async () => {
+        const plan = await planFor("cluster");
+        const base = byName(plan, "istio-base");
+        const providers = ofType(plan, "pulumi:providers:kubernetes");
+        const adopting = providers.find((p) => p.urn === base.provider)!;
+        expect(adopting.inputs).toMatchObject({ context: "my-cluster", clusterIdentifier: "context/my-cluster", upsertExistingObjects: "true" });
+        const main = providers.find((p) => p !== adopting)!;
+        expect(main.inputs).not.toHaveProperty("upsertExistingObjects");
+        const others = plan.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name !== "istio-base");
+        for (const r of others) expect({ name: r.name, provider: r.provider }).toEqual({ name: r.name, provider: main.urn });
     });
 });
 

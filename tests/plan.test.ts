@@ -23,7 +23,8 @@ describe("offline plan of the dev stack", () => {
         expect(provider.name).toBe("minikube");
         // Bound to the profile's context, read by the provider when it runs: no address, port or key in
         // state, so a restart on a new port changes nothing; replaced only for a new cluster.
-        expect(provider.inputs).toEqual({ context: "istio-dev", clusterIdentifier: "minikube/istio-dev/minikube-start-id" });
+        // Its identity waits for the start command's result, unknown until `up` runs it (tests/first-run.test.ts).
+        expect(provider.inputs).toEqual({ context: "istio-dev", clusterIdentifier: "[unknown]", enableSecretMutable: "true", enableConfigMapMutable: "true" });
         // Stored in the provider's config, it would also drop every object from state on a refresh while
         // minikube is stopped; npm run destroy sets it for destroy alone.
         expect(provider.inputs).not.toHaveProperty("deleteUnreachable");
@@ -37,9 +38,10 @@ describe("offline plan of the dev stack", () => {
         expect(plan.resources.map((r) => r.name)).not.toContain("minikube-kubeconfig");
     });
 
-    test("every Kubernetes resource uses the one provider", () => {
+    test("every Kubernetes resource uses the stack's provider, but the base chart, which has its adopting twin", () => {
         const provider = providerOf(plan).urn;
-        const kubernetes = plan.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(byName(plan, "istio-base").provider).toBe(provider.replace(/::minikube$/, "::minikube-adopting"));
+        const kubernetes = plan.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name !== "istio-base");
         expect(kubernetes.length).toBeGreaterThan(8);
         for (const r of kubernetes) expect({ name: r.name, provider: r.provider }).toEqual({ name: r.name, provider });
     });
@@ -80,7 +82,7 @@ describe("offline plan of the dev stack", () => {
         expect(peer.inputs).toMatchObject({ metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } });
     });
 
-    test("the webhook's caBundle is the stack's root CA, and its data stays secret in the Secrets", () => {
+    test("every webhook's caBundle is the stack's root CA, and its data stays secret in the Secrets", () => {
         const certs = byName(plan, "mesh-certificates");
         const root = certs.outputs.rootCertPem as string;
         expect(root).toMatch(/^-----BEGIN CERTIFICATE-----/);
@@ -92,8 +94,18 @@ describe("offline plan of the dev stack", () => {
         for (const h of hooks) expect(Buffer.from(h.clientConfig.caBundle, "base64").toString()).toBe(root);
         expect(byName(plan, "cacerts").inputs.stringData).toBe("[secret]");
         expect(byName(plan, "istiod-tls").inputs.stringData).toBe("[secret]");
-        const istiodValues = byName(plan, "istiod").inputs.values as { base: { validationCABundle: string } };
-        expect(Buffer.from(istiodValues.base.validationCABundle, "base64").toString()).toBe(root);
+        for (const name of ["istiod-default-validator", "istio-validator-istio-system"]) {
+            const validating = byName(plan, name);
+            expect(validating.type).toBe("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration");
+            const [hook] = validating.inputs.webhooks as { clientConfig: { caBundle: string; service: { path: string } }; failurePolicy: string }[];
+            expect(Buffer.from(hook.clientConfig.caBundle, "base64").toString()).toBe(root);
+            expect(hook).toMatchObject({ failurePolicy: "Fail", clientConfig: { service: { path: "/validate" } } });
+            // After istiod, and the mesh-wide policy after them: istiod validates it through this caBundle.
+            expect(validating.dependsOn).toContain(byName(plan, "istiod").urn);
+            expect(byName(plan, "mesh-mtls").dependsOn).toContain(validating.urn);
+        }
+        // The charts take nothing from the root.
+        expect(JSON.stringify(byName(plan, "istiod").inputs.values)).not.toContain(Buffer.from(root).toString("base64"));
     });
 
     test("auto namespaces carry the injection label; default is patched, not owned", () => {
@@ -144,9 +156,9 @@ describe("offline plan options", () => {
         );
         expect(minikubeThings.map((r) => r.name)).toEqual([]);
         expect(plan.resources.filter((r) => r.type === "command:local:Command").map((r) => r.name)).not.toContain("minikube-start");
-        const provider = ofType(plan, "pulumi:providers:kubernetes");
-        expect(provider).toHaveLength(1);
-        expect(provider[0].inputs).toMatchObject({ context: "my-cluster" });
+        const providers = ofType(plan, "pulumi:providers:kubernetes");
+        expect(providers.map((p) => p.name).sort()).toEqual(["cluster", "cluster-adopting"]);
+        for (const provider of providers) expect(provider.inputs).toMatchObject({ context: "my-cluster", clusterIdentifier: "context/my-cluster" });
     });
 
     test("with the release already unpacked, charts render from its known path and still wait for the unpack", async () => {

@@ -65,11 +65,14 @@ describe("the sidecar injector webhook", () => {
 });
 
 describe("chart values", () => {
-    test.each(["1.30.3", "1.29.6"])("istiod uses the preloaded images of Istio %s and the stack's root for validation", (version) => {
-        const values = istiodChartValues({ istioVersion: version, caBundle: CA_BUNDLE, certificates: "0123456789abcdef" }) as any;
+    test.each(["1.30.3", "1.29.6"])("istiod uses the preloaded images of Istio %s, and no value depends on the root", (version) => {
+        const values = istiodChartValues({ istioVersion: version, certificates: "0123456789abcdef" }) as any;
         expect(values.global).toMatchObject({ hub: "docker.io/istio", tag: version, imagePullPolicy: "IfNotPresent", operatorManageWebhooks: true });
         expect(`${values.global.hub}/pilot:${values.global.tag}`).toBe(controlPlaneImages(version).pilot);
-        expect(values.base.validationCABundle).toBe(CA_BUNDLE);
+        // The chart's validating webhook is left out: the program makes it with the root (validationWebhooks.ts),
+        // so a rotation's preview can still render the chart.
+        expect(values.global.configValidation).toBe(false);
+        expect(values.base).toBeUndefined();
         // istiod's caBundle patchers are off: the program is the one writer of every webhook's caBundle.
         expect(values.pilot.env).toEqual({ INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "" });
         // istiod serves with istiod-tls and trusts its ca.crt, never a root it published on an earlier boot.
@@ -83,8 +86,8 @@ describe("chart values", () => {
         expect(values.pilot.autoscaleEnabled).toBe(false);
     });
 
-    test("base pins the validation webhook to the stack's root", () => {
-        expect(baseChartValues({ istioVersion: "1.30.3", caBundle: CA_BUNDLE, certificates: "0123456789abcdef" })).toEqual({ defaultRevision: "default", base: { validationCABundle: CA_BUNDLE } });
+    test("base renders no validating webhook of its own (an empty defaultRevision), so it takes nothing from the root", () => {
+        expect(baseChartValues()).toEqual({ defaultRevision: "" });
     });
 });
 

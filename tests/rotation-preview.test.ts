@@ -1,53 +1,88 @@
-// Issue 9, item 7: the preview of a certificate rotation. The new root is unknown until `pulumi up` makes
-// it, so whatever takes the root as a value cannot be rendered during preview. The samples no longer take
-// it (they carry a fingerprint of the certificate settings, known at preview), so they show as updates;
-// the charts still take it (the validating webhooks' caBundle), and the preview says so in a warning.
-import * as fs from "fs";
-import * as path from "path";
+// Issue 12, item 2: the preview of a certificate rotation lists what the update will do. The new root is
+// made during `up`, so only the objects that take the root itself can show values still to be known; the
+// charts and the samples take a fingerprint of the certificate settings, known at preview, so the engine
+// can render them and list their children's updates. (A remote component whose inputs are unknown renders
+// no children in a preview, and the engine then lists every child it had as a delete.) The Secrets and
+// ConfigMaps that change are updated in place, never deleted and created again.
 import * as pulumi from "@pulumi/pulumi";
-import { byName, ofType, PLAN_HOME, planFor } from "./helpers/plan";
+import { byName, ofType, planFor, unpackedRelease } from "./helpers/plan";
 import { certificatesFingerprint } from "../components/chartValues";
-import { CERTIFICATES_PREVIEW_WARNING, meshCertificateInputs, warnWhileCertificatesUnknown } from "../components/meshCertificates";
+import { CERTIFICATES_PREVIEW_WARNING, meshCertificateInputs, OBJECTS_WITH_CERTIFICATES, warnWhileCertificatesUnknown } from "../components/meshCertificates";
+import type { Plan, PlannedResource } from "../scripts/offline-plan";
 
 jest.setTimeout(120_000);
 
-const VERSION = "1.30.3";
-const release = path.join(PLAN_HOME, ".cache", "istio-minikube", "releases", `istio-${VERSION}`);
-const fixture = fs.readFileSync(path.join(__dirname, "fixtures", "sample-app.yaml"), "utf8");
+/** Every "[unknown]" anywhere in a value. */
+const hasUnknown = (value: unknown): boolean => JSON.stringify(value).includes('"[unknown]"');
 
-beforeAll(() => {
-    // An unpacked release, as a stack that ran `pulumi up` before has it: charts and samples at known paths.
-    for (const dir of ["manifests/charts/base", "manifests/charts/istio-control/istio-discovery", "samples/curl", "samples/bookinfo/platform/kube", "bin"]) {
-        fs.mkdirSync(path.join(release, dir), { recursive: true });
-    }
-    fs.writeFileSync(path.join(release, "samples/curl/curl.yaml"), fixture);
-    fs.writeFileSync(path.join(release, "samples/bookinfo/platform/kube/bookinfo.yaml"), fixture);
-    fs.writeFileSync(path.join(release, ".istio-minikube-complete"), "sha\n");
+let deployed: Plan;
+let rotation: Plan;
+let removeRelease: () => void;
+beforeAll(async () => {
+    removeRelease = unpackedRelease();
+    deployed = await planFor("dev", [], { afterUp: true });
+    rotation = await planFor("dev", ["certificates.rotation=1"], { previous: deployed });
 });
-afterAll(() => fs.rmSync(release, { recursive: true, force: true }));
+afterAll(() => removeRelease());
 
-const stackSettings = (rotation: number) => meshCertificateInputs("dev", { validityDays: 365, rotation });
+const stackSettings = (n: number) => meshCertificateInputs("dev", { validityDays: 365, rotation: n });
+const kubernetesObjectName = (r: PlannedResource) => {
+    const { name, namespace } = r.inputs.metadata as { name: string; namespace?: string };
+    return `${r.type.split(":").pop()} ${namespace ? `${namespace}/` : ""}${name}`;
+};
 
 describe("the preview of a rotation", () => {
-    test("the sample groups stay rendered, carrying the new generation's fingerprint: updates, not deletes", async () => {
-        const plan = await planFor("dev", ["certificates.rotation=1"], { pendingCertificates: true });
-        expect(byName(plan, "mesh-certificates").outputs.rootCertPem).toBe("[unknown]");
-        const groups = ofType(plan, "kubernetes:yaml/v2:ConfigGroup").filter((g) => !g.name.includes("manual"));
-        expect(groups.length).toBeGreaterThan(0);
-        for (const group of groups) {
-            expect(group.inputs.yaml).not.toBe("[unknown]");
+    test("the certificates are replaced, their new root unknown until `up` makes it", () => {
+        expect(byName(rotation, "mesh-certificates").outputs.rootCertPem).toBe("[unknown]");
+        expect(byName(deployed, "mesh-certificates").outputs.rootCertPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    });
+
+    test("no chart or sample group has an unknown input: the engine renders them and lists updates, not deletes", () => {
+        const remote = rotation.resources.filter((r) => r.remote);
+        expect(remote.map((r) => r.name).sort()).toEqual(
+            ["istio-base", "istiod", "sleep-default", "bookinfo-default", "sleep-manual-inject", "bookinfo-manual-inject", "sleep-outside-mesh"].sort(),
+        );
+        for (const component of remote) expect({ name: component.name, unknown: hasUnknown(component.inputs) }).toEqual({ name: component.name, unknown: false });
+        // istiod rolls to the new Secrets: its pod annotation is the new generation's fingerprint.
+        const values = byName(rotation, "istiod").inputs.values as { pilot: { podAnnotations: Record<string, string> } };
+        expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/certificates": certificatesFingerprint(stackSettings(1)) });
+    });
+
+    test("the samples, injected by hand or by the webhook, carry the new fingerprint; kube-inject does not run again", () => {
+        for (const group of ofType(rotation, "kubernetes:yaml/v2:ConfigGroup").filter((g) => g.name !== "sleep-outside-mesh")) {
             expect(group.inputs.yaml).toContain(`istio-minikube/certificates: ${certificatesFingerprint(stackSettings(1))}`);
         }
-        // The fingerprint is what a rotation changes: the same samples at rotation 0 carry another one.
+        const injects = rotation.resources.filter((r) => r.name.endsWith("-kube-inject"));
+        expect(injects.map((r) => r.name).sort()).toEqual(["bookinfo-manual-inject-kube-inject", "sleep-manual-inject-kube-inject"]);
+        for (const inject of injects) {
+            // The same input as in state: the engine plans no update, and its output stays known.
+            expect(inject.inputs).toEqual(byName(deployed, inject.name).inputs);
+            expect(inject.outputs.stdout).not.toBe("[unknown]");
+            expect(inject.inputs.stdin).not.toContain("istio-minikube/certificates");
+        }
         expect(certificatesFingerprint(stackSettings(0))).not.toBe(certificatesFingerprint(stackSettings(1)));
     });
 
-    test("istiod's values stay unknown (they hold the caBundle), which the warning explains; their annotation is the settings fingerprint", async () => {
-        const plan = await planFor("dev", ["certificates.rotation=1"], { pendingCertificates: true });
-        expect(byName(plan, "istiod").inputs.values).toBe("[unknown]");
-        const known = await planFor("dev", ["certificates.rotation=1"]);
-        const values = byName(known, "istiod").inputs.values as { pilot: { podAnnotations: Record<string, string> } };
-        expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/certificates": certificatesFingerprint(stackSettings(1)) });
+    test("only the objects the warning names take the new root; the same resources are planned as the update keeps", () => {
+        const waiting = rotation.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.remote && hasUnknown(r.inputs)).map(kubernetesObjectName);
+        expect(waiting.sort()).toEqual([...OBJECTS_WITH_CERTIFICATES].sort());
+        for (const name of OBJECTS_WITH_CERTIFICATES) expect(CERTIFICATES_PREVIEW_WARNING).toContain(name);
+        // Nothing of the deployed stack is missing from the preview (the engine would list it as a delete).
+        expect(rotation.resources.map((r) => r.urn).sort()).toEqual(deployed.resources.map((r) => r.urn).sort());
+    });
+
+    test("Secrets and ConfigMaps are updated in place: both providers make them mutable", () => {
+        // pulumi-kubernetes provider/diff.go replaces a Secret or ConfigMap whose data changes unless the
+        // provider has enableSecretMutable / enableConfigMapMutable, and a named object is deleted first.
+        const providers = ofType(rotation, "pulumi:providers:kubernetes");
+        expect(providers).toHaveLength(2);
+        // (The SDK sends a provider's inputs as strings.)
+        for (const provider of providers) expect(provider.inputs).toMatchObject({ enableSecretMutable: "true", enableConfigMapMutable: "true" });
+    });
+
+    test("a preview with nothing changed keeps every output known", async () => {
+        const again = await planFor("dev", [], { previous: deployed });
+        expect(again.resources.filter((r) => hasUnknown(r.inputs) || hasUnknown(r.outputs)).map((r) => r.name)).toEqual([]);
     });
 });
 
@@ -59,11 +94,11 @@ describe("warnWhileCertificatesUnknown", () => {
     // An Output whose value is not known yet, as a resource being replaced gives during preview.
     const unknownOutput = () => new (pulumi.Output as any)(new Set(), Promise.resolve(undefined), Promise.resolve(false), Promise.resolve(false), Promise.resolve(new Set()));
 
-    test("during preview, an unknown root prints the explanation once", async () => {
+    test("during preview, an unknown root prints the explanation once; it promises no delete", async () => {
         const warnings: string[] = [];
         await expect(warnWhileCertificatesUnknown(unknownOutput(), (m) => warnings.push(m))).resolves.toBe(true);
         expect(warnings).toEqual([CERTIFICATES_PREVIEW_WARNING]);
-        expect(CERTIFICATES_PREVIEW_WARNING).toMatch(/lists them as deletes.*'pulumi up' renders them with the new root and updates them in place; nothing is deleted/);
+        expect(CERTIFICATES_PREVIEW_WARNING).not.toMatch(/delete/);
     });
 
     test("a known root prints nothing", async () => {
