@@ -8,10 +8,13 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 
 export const SERVICE_CIDR = "10.96.0.0/24";
 const ADVERTISE_ADDRESS = "10.200.0.1";
-const TOKEN = "real-tier-admin";
+export const TOKEN = "real-tier-admin";
+/** Where the API server listens, inside the namespace. */
+export const API_SERVER = "https://127.0.0.1:6443";
 
 /**
  * The tools folder `npm run test:real` hands the tier (REAL_TIER_BIN), once it has checked that this run can
@@ -24,7 +27,7 @@ export function realTierBin(tool: string): string {
     return bin;
 }
 
-interface Running {
+export interface Running {
     name: string;
     child: ChildProcess;
     logFile: string;
@@ -88,11 +91,15 @@ export class LocalCluster {
     }
 
     /** Starts a long-running process inside the namespace, logging to a file of its own. */
-    startProcess(name: string, command: string, args: string[]): Running {
+    startProcess(name: string, command: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Running {
         const logFile = path.join(this.dir, `${name}.log`);
         const out = fs.openSync(logFile, "a");
         // `ip netns exec` enters the namespace and then execs the command, so the child is the process itself.
-        const child = spawn("ip", ["netns", "exec", this.namespace, command, ...args], { stdio: ["ignore", out, out] });
+        const child = spawn("ip", ["netns", "exec", this.namespace, command, ...args], {
+            stdio: ["ignore", out, out],
+            env: { ...process.env, ...(opts.env ?? {}) },
+            cwd: opts.cwd,
+        });
         fs.closeSync(out);
         const started = { name, child, logFile };
         this.running.push(started);
@@ -164,6 +171,101 @@ export class LocalCluster {
                 if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p.logFile)}`);
             }
             if (Date.now() > deadline) throw new Error(`the API server was not ready in 120 s:\n${tail(apiserver.logFile)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    }
+
+    /** A kubeconfig for the control-plane components and the harness's own processes (admin token). */
+    adminKubeconfig(): string {
+        const file = path.join(this.dir, "admin.kubeconfig");
+        if (!fs.existsSync(file)) {
+            const config = {
+                apiVersion: "v1",
+                kind: "Config",
+                clusters: [{ name: "local", cluster: { server: "https://127.0.0.1:6443", "insecure-skip-tls-verify": true } }],
+                users: [{ name: "admin", user: { token: TOKEN } }],
+                contexts: [{ name: "local", context: { cluster: "local", user: "admin" } }],
+                "current-context": "local",
+            };
+            fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+        }
+        return file;
+    }
+
+    /**
+     * kwok's own "fast" stages (node initialize and heartbeat; pod ready, complete and delete), which
+     * e2e/build-tools.sh copies from its module (kwok v0.8.0 runs no stage it is not given), with one change:
+     * istiod's pods are left to the harness, which marks them Ready when the real istiod answers (istiod.ts).
+     */
+    private kwokStages(): string {
+        const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(this.bin, "kwok-stages.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
+        const podReady = docs.find((d) => d.kind === "Stage" && d.metadata?.name === "pod-ready");
+        if (!podReady) throw new Error("kwok-stages.yaml has no pod-ready stage");
+        podReady.spec.selector.matchExpressions.push({ key: ".metadata.labels.app", operator: "NotIn", values: ["istiod"] });
+        const file = path.join(this.dir, "kwok-stages.yaml");
+        fs.writeFileSync(file, docs.map((d) => YAML.stringify(d)).join("---\n"));
+        return file;
+    }
+
+    /**
+     * What makes workloads run without a kubelet: kube-controller-manager (Deployments, ReplicaSets,
+     * ServiceAccounts, namespace deletion, garbage collection), kube-scheduler, and kwok v0.8.0 managing one
+     * fake node (annotation kwok.x-k8s.io/node=fake), whose pods it marks Running and Ready with an IP.
+     */
+    async startNodes(): Promise<void> {
+        const kubeconfig = this.adminKubeconfig();
+        const kcm = this.startProcess("kube-controller-manager", path.join(this.bin, "kube-controller-manager"), [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            `--service-account-private-key-file=${path.join(this.dir, "sa.key")}`,
+            "--use-service-account-credentials=false",
+            "--leader-elect=false",
+            "--controllers=*",
+            "--secure-port=10257",
+            "--bind-address=127.0.0.1",
+        ]);
+        const scheduler = this.startProcess("kube-scheduler", path.join(this.bin, "kube-scheduler"), [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            "--leader-elect=false",
+            "--secure-port=10259",
+            "--bind-address=127.0.0.1",
+        ]);
+        const kwok = this.startProcess("kwok", path.join(this.bin, "kwok"), [
+            `--kubeconfig=${kubeconfig}`,
+            `--config=${this.kwokStages()}`,
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            "--cidr=10.244.0.1/24",
+            "--node-ip=10.200.0.2",
+            "--server-address=127.0.0.1:10247",
+        ]);
+        const node = {
+            apiVersion: "v1",
+            kind: "Node",
+            metadata: {
+                name: "kwok-node-0",
+                annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+                labels: { "kubernetes.io/hostname": "kwok-node-0", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+            },
+            spec: { podCIDR: "10.244.0.0/24" },
+            status: {
+                allocatable: { cpu: "32", memory: "256Gi", pods: "250" },
+                capacity: { cpu: "32", memory: "256Gi", pods: "250" },
+            },
+        };
+        this.kubectl(["apply", "-f", "-"], { input: JSON.stringify(node) });
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+            const ready = this.kubectl(["get", "node", "kwok-node-0", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"], { allowFail: true });
+            const sa = this.kubectl(["get", "serviceaccount", "default", "--namespace=default"], { allowFail: true });
+            if (ready.stdout.trim() === "True" && sa.status === 0) return;
+            for (const p of [kcm, scheduler, kwok]) {
+                if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p.logFile)}`);
+            }
+            if (Date.now() > deadline) throw new Error(`the kwok node was not Ready in 120 s:\n${tail(kwok.logFile)}\n${tail(kcm.logFile)}`);
             await new Promise((resolve) => setTimeout(resolve, 500));
         }
     }

@@ -1,0 +1,121 @@
+// What the lifecycle suites share: the tier's world for one stack (a local cluster with a fake node, the
+// real istiod following the program's Secrets, the release served on loopback, the stack under the real
+// CLI) and the look-ups the assertions make in the API server.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { API_SERVER, LocalCluster, realTierBin, Running, TOKEN } from "./localCluster";
+import { IstiodSupervisor } from "./istiod";
+import { newStack, StackHarness } from "./pulumiStack";
+import { Standins, writeStandins } from "./standins";
+import type { Plan } from "../../scripts/offline-plan";
+
+export const ISTIO_RELEASE = "1.30.3";
+const RELEASE_PORT = 8099;
+export const RELEASE_URL = `http://127.0.0.1:${RELEASE_PORT}/istio-${ISTIO_RELEASE}-linux-amd64.tar.gz`;
+/** The checks that need a data plane (Envoy), which cannot run here. */
+export const DATA_PLANE_CHECKS = ["curl-with-certificates", "curl-without-certificates", "plaintext-from-outside"];
+
+export interface World {
+    bin: string;
+    root: string;
+    cluster: LocalCluster;
+    istiod: IstiodSupervisor;
+    standins: Standins;
+    kubeconfig: string;
+    harness: StackHarness;
+    releaseServer: Running;
+}
+
+/** Starts the cluster, its node, the release server and istiod's supervisor, and makes a new stack `stack`. */
+export async function startWorld(stack: string, kubeContext?: string): Promise<World> {
+    const bin = realTierBin("pulumi");
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "imk-lifecycle-"));
+    const cluster = new LocalCluster(bin);
+    try {
+        await cluster.start();
+        await cluster.startNodes();
+    } catch (err) {
+        await cluster.stop();
+        throw err;
+    }
+    // The user's kubeconfig: for an existing cluster, a context the stack names; for minikube, empty until
+    // the stand-in's `start` writes the profile's context.
+    const kubeconfig = path.join(root, "kubeconfig");
+    if (kubeContext) fs.copyFileSync(cluster.writeKubeconfig(kubeContext), kubeconfig);
+    else fs.writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }), { mode: 0o600 });
+    const releaseServer = cluster.startProcess("release-server", "python3", ["-m", "http.server", "--bind", "127.0.0.1", String(RELEASE_PORT), "--directory", path.join(bin, "release")]);
+    const istiod = new IstiodSupervisor(cluster, bin);
+    istiod.watch();
+    const standins = writeStandins(root, { kubectl: path.join(bin, "kubectl"), server: API_SERVER, token: TOKEN });
+    try {
+        const harness = await newStack({ name: stack, cluster, bin, root, kubeconfig, extraPath: [standins.dir], env: standins.env });
+        return { bin, root, cluster, istiod, standins, kubeconfig, harness, releaseServer };
+    } catch (err) {
+        await istiod.stop();
+        await cluster.stop();
+        throw err;
+    }
+}
+
+export async function stopWorld(world: World | undefined): Promise<void> {
+    if (!world) return;
+    await world.istiod.stop();
+    await world.cluster.stop();
+    fs.rmSync(world.root, { recursive: true, force: true });
+}
+
+/** kubectl as the cluster's admin, parsed. */
+export function getJson<T = { items: any[] }>(world: World, args: string[]): T {
+    return JSON.parse(world.cluster.kubectl([...args, "--output=json"]).stdout) as T;
+}
+
+/** Names of the objects of a kind (all namespaces), as namespace/name or name. */
+export function objectNames(world: World, kind: string, extra: string[] = []): string[] {
+    const list = getJson(world, ["get", kind, "--all-namespaces", ...extra]);
+    return list.items.map((o: any) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name)).sort();
+}
+
+/** The container names of the pods of a namespace, by pod. */
+export function podContainers(world: World, namespace: string): Record<string, string[]> {
+    const pods = getJson(world, ["get", "pods", `--namespace=${namespace}`]).items;
+    return Object.fromEntries(
+        pods.map((p: any) => [p.metadata.name, [...(p.spec.initContainers ?? []), ...p.spec.containers].map((c: { name: string }) => c.name)]),
+    );
+}
+
+/** Creates a bare pod and returns its containers as the API server stored it (after the webhooks). */
+export function createPod(world: World, namespace: string, name: string): { containers?: string[]; error?: string } {
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec: { containers: [{ name: "app", image: "docker.io/curlimages/curl:8.16.0" }] } };
+    const result = world.cluster.kubectl(["create", "-f", "-", "-o", "json"], { input: JSON.stringify(pod), allowFail: true });
+    if (result.status !== 0) return { error: result.stderr };
+    const spec = (JSON.parse(result.stdout) as { spec: { containers: { name: string }[]; initContainers?: { name: string }[] } }).spec;
+    world.cluster.kubectl(["delete", "pod", name, `--namespace=${namespace}`, "--wait=false"], { allowFail: true });
+    return { containers: [...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name) };
+}
+
+/** The offline plan of the stack's copy of the project with the stack's config file, as `npm run plan` gives it. */
+export async function offlinePlanOf(world: World): Promise<Plan> {
+    jest.resetModules();
+    (globalThis as { globalStore?: unknown }).globalStore = undefined;
+    const savedHome = process.env.HOME;
+    process.env.HOME = world.harness.home;
+    try {
+        const { evaluatePlan } = require("../../scripts/offline-plan") as typeof import("../../scripts/offline-plan");
+        return await evaluatePlan({ projectDir: world.harness.projectDir, stack: world.harness.stack.name });
+    } finally {
+        process.env.HOME = savedHome;
+    }
+}
+
+/** `type::name` of the resources the engine planned in the last operation: the program's own (the stack included), not a chart's or a YAML group's children, nor default providers. */
+export function plannedResources(harness: StackHarness): string[] {
+    return [
+        ...new Set(
+            harness.steps
+                .filter((s) => !/\$kubernetes:(helm\.sh\/v4:Chart|yaml\/v2:ConfigGroup)\$/.test(s.urn))
+                .filter((s) => !(s.type.startsWith("pulumi:providers:") && s.urn.endsWith("::default") || /::default_[0-9_]+$/.test(s.urn)))
+                .map((s) => `${s.type}::${s.urn.split("::").pop()}`),
+        ),
+    ].sort();
+}

@@ -1,0 +1,190 @@
+// The whole lifecycle of an existing-cluster stack (a name with '_') under the real Pulumi engine, against a
+// real Kubernetes control plane with a kwok node and a real istiod, in the tier's network namespace.
+//
+// Real: the Pulumi CLI v3.248.0 and its engine, the kubernetes provider (a January 2026 commit, just
+// before v4.25.0: the only one the Go module proxy serves), kube-apiserver, controller manager and scheduler
+// v1.35.4 with etcd v3.6.16, kwok v0.8.0, istiod and istioctl from Istio's release-1.30 branch, the release
+// archive's download and checksum, and the program's own scripts. Ours, because the proxy does not serve
+// the real ones: the nodejs language host and the command provider (e2e/tools/language-host,
+// e2e/tools/command-provider). Not here: Envoy, so the three curl checks are skipped by config.
+import * as crypto from "crypto";
+import { ConfigMap } from "@pulumi/pulumi/automation";
+import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue } from "./harness/pulumiStack";
+import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, startWorld, stopWorld, World } from "./harness/lifecycle";
+import { OWNER_LABEL, ownerLabelValue } from "../components/existingIstio";
+
+jest.setTimeout(20 * 60_000);
+
+const STACK = "real_cluster";
+const CONTEXT = "real-local";
+const OWNER = ownerLabelValue("istio-minikube", STACK);
+const figures: Record<string, number> = {};
+let world: World;
+
+const config = (kubeContext: string): ConfigMap => ({
+    "istio-minikube:cluster": { value: "existing" },
+    "istio-minikube:kubeContext": { value: kubeContext },
+    "istio-minikube:istio.releaseUrl": { value: RELEASE_URL },
+    "istio-minikube:injection.auto[0]": { value: "default" },
+    "istio-minikube:injection.manual[0]": { value: "manual-inject" },
+    ...Object.fromEntries(DATA_PLANE_CHECKS.map((check, i) => [`istio-minikube:skipChecks[${i}]`, { value: check }])),
+});
+
+/** What the stack's outputs say, as `pulumi stack output` gives them. */
+async function outputs(): Promise<Record<string, any>> {
+    return Object.fromEntries(Object.entries(await world.harness.stack.outputs()).map(([k, v]) => [k, v.value]));
+}
+
+function caBundles(): Record<string, string[]> {
+    const mutating = getJson(world, ["get", "mutatingwebhookconfiguration", "istio-sidecar-injector"]) as any;
+    const validating = getJson(world, ["get", "validatingwebhookconfigurations", "--selector=app.kubernetes.io/managed-by=istio-minikube"]).items;
+    return {
+        "istio-sidecar-injector": mutating.webhooks.map((w: any) => Buffer.from(w.clientConfig.caBundle, "base64").toString()),
+        ...Object.fromEntries(validating.map((v: any) => [v.metadata.name, v.webhooks.map((w: any) => Buffer.from(w.clientConfig.caBundle, "base64").toString())])),
+    };
+}
+
+const secretData = (name: string) => (getJson(world, ["get", "secret", name, "--namespace=istio-system"]) as any).data as Record<string, string>;
+
+beforeAll(async () => {
+    world = await startWorld(STACK, CONTEXT);
+}, 10 * 60_000);
+
+afterAll(async () => {
+    if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures)}\n`);
+    await stopWorld(world);
+});
+
+describe(`stack ${STACK} on an existing cluster`, () => {
+    test("a kubeContext missing from the kubeconfig stops the first preview before anything, naming it, the file and the contexts there", async () => {
+        await world.harness.stack.setAllConfig(config("no-such-context"), true);
+        await expect(run(world.harness, "preview (missing context)", (o) => world.harness.stack.preview(o))).rejects.toThrow(
+            new RegExp(`The kubeconfig context 'no-such-context' \\(config kubeContext\\) is not in ${world.kubeconfig}.*The contexts there are: ${CONTEXT}`),
+        );
+        expect(objectNames(world, "namespaces")).not.toContain("istio-system");
+        await world.harness.stack.setAllConfig(config(CONTEXT), true);
+    });
+
+    test("the first preview plans exactly the resources the offline plan gives", async () => {
+        const { seconds } = await run(world.harness, "preview", (o) => world.harness.stack.preview(o));
+        figures.preview = seconds;
+        const offline = await offlinePlanOf(world);
+        expect(plannedResources(world.harness)).toEqual(offline.resources.map((r) => `${r.type}::${r.name}`).sort());
+    });
+
+    test("up: the mesh is in the API server; the real istiod injects through the program's webhook; checks 1 to 3 pass", async () => {
+        const { seconds } = await run(world.harness, "up", (o) => world.harness.stack.up(o));
+        figures.up = seconds;
+        const out = await outputs();
+        const root = out.rootCertificate as string;
+
+        // The objects, by kind.
+        expect(objectNames(world, "namespaces")).toEqual(expect.arrayContaining(["istio-system", "manual-inject", "outside-mesh"]));
+        const istioSystem = getJson(world, ["get", "namespace", "istio-system"]) as any;
+        expect(istioSystem.metadata.labels[OWNER_LABEL]).toBe(OWNER);
+        const crds = objectNames(world, "customresourcedefinitions").filter((n) => n.endsWith(".istio.io"));
+        expect(crds.length).toBeGreaterThanOrEqual(14);
+        expect(objectNames(world, "customresourcedefinitions", [`--selector=${OWNER_LABEL}=${OWNER}`])).toEqual(crds);
+        expect(objectNames(world, "secrets", ["--namespace=istio-system"]).filter((n) => ["istio-system/cacerts", "istio-system/istiod-tls"].includes(n))).toHaveLength(2);
+        for (const [name, bundles] of Object.entries(caBundles())) for (const bundle of bundles) expect({ name, bundle }).toEqual({ name, bundle: root });
+        expect(Object.keys(caBundles()).sort()).toEqual(["istio-sidecar-injector", "istio-validator-istio-system", "istiod-default-validator"]);
+        expect(objectNames(world, "deployments")).toEqual(
+            expect.arrayContaining(["istio-system/istiod", "default/curl", "default/productpage-v1", "manual-inject/curl", "manual-inject/details-v1", "outside-mesh/curl"]),
+        );
+        expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels["istio-injection"]).toBe("enabled");
+
+        // Injection: by the real istiod through the webhook in default, by istioctl kube-inject in manual-inject.
+        for (const namespace of ["default", "manual-inject"]) {
+            const pods = podContainers(world, namespace);
+            expect(Object.keys(pods).length).toBeGreaterThanOrEqual(7);
+            for (const [pod, containers] of Object.entries(pods)) expect({ pod, containers }).toEqual({ pod, containers: expect.arrayContaining(["istio-proxy"]) });
+        }
+        for (const containers of Object.values(podContainers(world, "outside-mesh"))) expect(containers).not.toContain("istio-proxy");
+        expect(createPod(world, "default", "probe-after-up")).toEqual({ containers: expect.arrayContaining(["istio-proxy", "app"]) });
+
+        // The checks that need no data plane ran for real; the others are reported skipped.
+        const results = out.verificationResults as { check: string; status: string }[];
+        expect(results.map((r) => [r.check, r.status])).toEqual([
+            ["control-plane-ready", "pass"],
+            ["mtls-mode", "pass"],
+            ["sidecars-injected", "pass"],
+            ...DATA_PLANE_CHECKS.map((c) => [c, "skipped"]),
+        ]);
+    });
+
+    test("nothing changed: a preview, a second up and a refresh each change nothing", async () => {
+        figures["noop-preview"] = (await run(world.harness, "preview (no changes)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }))).seconds;
+        const up = await run(world.harness, "up (no changes)", (o) => world.harness.stack.up({ ...o, expectNoChanges: true }));
+        figures["noop-up"] = up.seconds;
+        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op !== "same")).toEqual([]);
+        figures.refresh = (await run(world.harness, "refresh", (o) => world.harness.stack.refresh({ ...o, expectNoChanges: true }))).seconds;
+    });
+
+    test("rotation: its preview deletes nothing the update keeps; the update puts every caBundle and Secret on the new root, and istiod restarted on them injects", async () => {
+        const before = { root: (await outputs()).rootCertificate as string, cacerts: secretData("cacerts"), tls: secretData("istiod-tls") };
+        const startsBefore = world.istiod.starts.length;
+        await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
+
+        await run(world.harness, "preview (rotation)", (o) => world.harness.stack.preview(o));
+        const destructive = world.harness.steps.filter((s) => ["delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op));
+        // Only the certificates and the checks (which run again) are replaced; no chart or sample object is deleted.
+        expect(destructive.filter((s) => !/::mesh-certificates$|::check-[a-z-]+$/.test(s.urn)).map((s) => `${s.op} ${s.urn}`)).toEqual([]);
+        const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
+        expect(updated).toEqual(expect.arrayContaining(["cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
+
+        const up = await run(world.harness, "up (rotation)", (o) => world.harness.stack.up(o));
+        figures.rotation = up.seconds;
+        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
+        const root = (await outputs()).rootCertificate as string;
+        expect(root).not.toBe(before.root);
+        for (const [name, bundles] of Object.entries(caBundles())) for (const bundle of bundles) expect({ name, bundle }).toEqual({ name, bundle: root });
+        expect(secretData("cacerts")["root-cert.pem"]).not.toBe(before.cacerts["root-cert.pem"]);
+        expect(Buffer.from(secretData("istiod-tls")["ca.crt"], "base64").toString()).toBe(root);
+
+        // istiod was started again on the new Secrets, and the API server accepts it through the new caBundle.
+        expect(world.istiod.starts.length).toBeGreaterThan(startsBefore);
+        expect(createPod(world, "default", "probe-after-rotation")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+        // The old serving certificate is not trusted any more: the new root did not sign it.
+        const oldServing = new crypto.X509Certificate(Buffer.from(before.tls["tls.crt"], "base64").toString());
+        expect(oldServing.verify(new crypto.X509Certificate(root).publicKey)).toBe(false);
+        expect(new crypto.X509Certificate(Buffer.from(secretData("istiod-tls")["tls.crt"], "base64").toString()).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
+
+        await run(world.harness, "preview (after rotation)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+    });
+
+    test("the state holds no private key in plain text, in the export or in the backend's files", async () => {
+        const exported = exportState(world.harness);
+        expect(exported).toContain("mesh-certificates");
+        // The keys are there, as ciphertext.
+        expect(exported).toMatch(/"intermediateKeyPem":\s*\{\s*"4dabf18193072939515e22adb298388d":\s*"1b47061264138c4ac30d75fd1eb44270",\s*"ciphertext"/);
+        expect(plainPrivateKeys(exported)).toEqual([]);
+        expect(plainPrivateKeys(backendText(world.harness))).toEqual([]);
+    });
+
+    test("destroy leaves none of the stack's objects but the documented ones", async () => {
+        figures.destroy = (await run(world.harness, "destroy", (o) => world.harness.stack.destroy(o))).seconds;
+        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
+        expect(objectNames(world, "mutatingwebhookconfigurations")).toEqual([]);
+        expect(objectNames(world, "validatingwebhookconfigurations")).toEqual([]);
+        expect([...objectNames(world, "clusterroles"), ...objectNames(world, "clusterrolebindings")].filter((n) => /istio/.test(n))).toEqual([]);
+        expect(objectNames(world, "deployments", ["--namespace=default"])).toEqual([]);
+        expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels?.["istio-injection"]).toBeUndefined();
+        // Documented to stay (README: Teardown): the CRDs, labelled as this stack's, and istiod's ConfigMaps.
+        const crds = objectNames(world, "customresourcedefinitions").filter((n) => n.endsWith(".istio.io"));
+        expect(objectNames(world, "customresourcedefinitions", [`--selector=${OWNER_LABEL}=${OWNER}`])).toEqual(crds);
+        const left = objectNames(world, "configmaps").filter((n) => /istio/.test(n));
+        expect(left.every((n) => /\/istio-ca-(root-cert|crl)$/.test(n))).toBe(true);
+    });
+
+    test("up again on the same cluster: its own kept CRDs are not in the way; with istiod not answering it fails naming the webhook, and converges once istiod is back", async () => {
+        // Without samples, so nothing else waits out its readiness timeout while the update fails.
+        setStackConfigValue(world.harness, "istio-minikube:samples", []);
+        world.istiod.down = true;
+        await expect(run(world.harness, "up (istiod not answering)", (o) => world.harness.stack.up(o))).rejects.toThrow(/failed calling webhook "validation\.istio\.io"/);
+        world.istiod.down = false;
+        await run(world.harness, "up (istiod back)", (o) => world.harness.stack.up(o));
+        expect(createPod(world, "default", "probe-after-recovery")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+        await run(world.harness, "preview (converged)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+        await run(world.harness, "destroy (end)", (o) => world.harness.stack.destroy(o));
+    });
+});

@@ -1,0 +1,98 @@
+// The dev stack's lifecycle under the real Pulumi engine, as a user on a fresh laptop runs it: no minikube
+// profile yet, plain `pulumi preview`, then `pulumi up`. minikube and docker are stand-ins
+// (e2e/harness/standins.ts): `minikube start` points the profile's context at the tier's local API server,
+// and image loads are recorded; MinikubeCluster's and ImagePreload's commands run for real against them.
+// Everything else is as in lifecycle-cluster.e2e.ts.
+import { backendText, exportState, figuresLine, plainPrivateKeys, run } from "./harness/pulumiStack";
+import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, startWorld, stopWorld, World } from "./harness/lifecycle";
+import { missingProfilePreviewMessage } from "../components/hostPreparation";
+
+jest.setTimeout(20 * 60_000);
+
+const STACK = "dev";
+const PROFILE = "istio-dev";
+const figures: Record<string, number> = {};
+let world: World;
+
+async function outputs(): Promise<Record<string, any>> {
+    return Object.fromEntries(Object.entries(await world.harness.stack.outputs()).map(([k, v]) => [k, v.value]));
+}
+
+beforeAll(async () => {
+    world = await startWorld(STACK);
+    // Pulumi.dev.yaml as it is (kvm2, 4 CPUs, 8 GB, STRICT, default auto, manual-inject manual), plus the two
+    // settings a machine without internet and without a data plane needs.
+    await world.harness.stack.setAllConfig(
+        {
+            "istio-minikube:istio.releaseUrl": { value: RELEASE_URL },
+            ...Object.fromEntries(DATA_PLANE_CHECKS.map((check, i) => [`istio-minikube:skipChecks[${i}]`, { value: check }])),
+        },
+        true,
+    );
+}, 10 * 60_000);
+
+afterAll(async () => {
+    if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures)}\n`);
+    await stopWorld(world);
+});
+
+describe("the dev stack on a fresh machine (stand-in minikube)", () => {
+    test("a plain first preview succeeds with no profile yet, says why the charts are empty, and plans what the offline plan gives", async () => {
+        expect(world.standins.profileExists(PROFILE)).toBe(false);
+        const { seconds } = await run(world.harness, "preview", (o) => world.harness.stack.preview(o));
+        figures.preview = seconds;
+        expect(world.harness.output.at(-1)).toContain(missingProfilePreviewMessage(PROFILE).slice(0, 60));
+        // A preview starts nothing.
+        expect(world.standins.calls().filter((c) => /^start /.test(c))).toEqual([]);
+        const offline = await offlinePlanOf(world);
+        expect(plannedResources(world.harness)).toEqual(offline.resources.map((r) => `${r.type}::${r.name}`).sort());
+    });
+
+    test("a plain up creates the cluster, preloads the images and builds the whole mesh in one run", async () => {
+        const { seconds } = await run(world.harness, "up", (o) => world.harness.stack.up(o));
+        figures.up = seconds;
+        expect(world.standins.profileExists(PROFILE)).toBe(true);
+        const out = await outputs();
+        expect(world.standins.loadedImages(PROFILE).sort()).toEqual([...(out.preloadedImages as string[])].sort());
+        expect(out.preloadedImages).toEqual(expect.arrayContaining(["docker.io/istio/pilot:1.30.3", "docker.io/istio/proxyv2:1.30.3"]));
+        for (const namespace of ["default", "manual-inject"]) {
+            for (const [pod, containers] of Object.entries(podContainers(world, namespace))) expect({ pod, containers }).toEqual({ pod, containers: expect.arrayContaining(["istio-proxy"]) });
+        }
+        expect(createPod(world, "default", "probe-dev")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+        expect((out.verificationResults as { check: string; status: string }[]).map((r) => r.status)).toEqual(["pass", "pass", "pass", "skipped", "skipped", "skipped"]);
+    });
+
+    test("nothing changed: a preview, a second up and a refresh each change nothing", async () => {
+        figures["noop-preview"] = (await run(world.harness, "preview (no changes)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }))).seconds;
+        figures["noop-up"] = (await run(world.harness, "up (no changes)", (o) => world.harness.stack.up({ ...o, expectNoChanges: true }))).seconds;
+        figures.refresh = (await run(world.harness, "refresh", (o) => world.harness.stack.refresh({ ...o, expectNoChanges: true }))).seconds;
+        // The running profile is not started again.
+        expect(world.standins.calls().filter((c) => /^start /.test(c))).toHaveLength(1);
+    });
+
+    test("rotation: a preview that deletes nothing the update keeps, then the update", async () => {
+        const before = (await outputs()).rootCertificate as string;
+        await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
+        await run(world.harness, "preview (rotation)", (o) => world.harness.stack.preview(o));
+        const destructive = world.harness.steps.filter((s) => ["delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op));
+        expect(destructive.filter((s) => !/::mesh-certificates$|::check-[a-z-]+$/.test(s.urn)).map((s) => `${s.op} ${s.urn}`)).toEqual([]);
+        figures.rotation = (await run(world.harness, "up (rotation)", (o) => world.harness.stack.up(o))).seconds;
+        expect((await outputs()).rootCertificate).not.toBe(before);
+        expect(createPod(world, "manual-inject", "probe-no-webhook")).toEqual({ containers: ["app"] });
+        expect(createPod(world, "default", "probe-rotated")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+    });
+
+    test("the state holds no private key in plain text", async () => {
+        expect(plainPrivateKeys(exportState(world.harness))).toEqual([]);
+        expect(plainPrivateKeys(backendText(world.harness))).toEqual([]);
+    });
+
+    test("destroy removes the stack's objects, the images and the profile", async () => {
+        figures.destroy = (await run(world.harness, "destroy", (o) => world.harness.stack.destroy(o))).seconds;
+        expect(world.standins.profileExists(PROFILE)).toBe(false);
+        expect(world.standins.calls().filter((c) => /^image rm /.test(c)).length).toBeGreaterThanOrEqual(9);
+        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
+        expect([...objectNames(world, "mutatingwebhookconfigurations"), ...objectNames(world, "validatingwebhookconfigurations")]).toEqual([]);
+        expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels?.["istio-injection"]).toBeUndefined();
+    });
+});
