@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# npm run test:real [-- jest options]: builds (or reuses) the real tier's tools, then runs e2e/*.e2e.ts
-# with them. Linux only, as root: the tests make a network namespace of their own (ip netns).
+# npm run test:real [-- jest options]: builds (or reuses) the real tier's tools, runs the Go tests of our
+# two stand-ins (the nodejs language host and the command provider, e2e/tools/*) against them, then
+# e2e/*.e2e.ts with them. Linux only, as root: the tests make network namespaces of their own (ip netns).
+# REAL_TIER_GO_REPORT, when set, is where the Go tests' `go test -json` report goes (CI sums it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 built=$(bash e2e/build-tools.sh)
 bin=${built#bin=}
 echo "real tier: tools ready in $(($(date +%s) - started)) s" >&2
-REAL_TIER_BIN=$bin exec npx --no-install jest -c e2e/jest.config.js "$@"
+
+# The stand-ins' own tests; the language host's end-to-end test runs the real CLI on a small program.
+go_report=${REAL_TIER_GO_REPORT:-$(mktemp)}
+go_status=0
+for module in command-provider language-host; do
+    (cd "e2e/tools/$module" &&
+        GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+            PULUMI_CLI="$bin/pulumi" NODE_MODULES="$PWD/../../../node_modules" \
+            go test -json -count=1 -timeout 20m ./...) >>"$go_report" || go_status=$?
+done
+[ "$go_status" -eq 0 ] || echo "real tier: a Go test of the stand-ins failed (report: $go_report)" >&2
+
+jest_status=0
+REAL_TIER_BIN=$bin npx --no-install jest -c e2e/jest.config.js "$@" || jest_status=$?
+[ "$go_status" -eq 0 ] && [ "$jest_status" -eq 0 ]
