@@ -20,3 +20,13 @@ test("index.ts and its components type-check under Pulumi's ts-node setup", () =
     expect(output).toContain('require("./components/config")');
     expect(require(path.join(projectDir, "package.json")).dependencies["ts-node"]).toBeDefined();
 });
+
+test("`pulumi up` only transpiles the program (Pulumi.yaml's tsconfig), which is the type-checked tsconfig.json plus noCheck", () => {
+    const YAML = require("yaml") as typeof import("yaml");
+    const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, unknown> } };
+    expect(project.runtime.options).toEqual({ typescript: true, tsconfig: "tsconfig.pulumi.json" });
+    const runtimeConfig = JSON.parse(fs.readFileSync(path.join(projectDir, "tsconfig.pulumi.json"), "utf8"));
+    // @pulumi/pulumi cmd/run/run.js: transpileOnly = compilerOptions.noCheck of the file Pulumi is given.
+    expect(runtimeConfig.extends).toBe("./tsconfig.json");
+    expect(runtimeConfig.compilerOptions).toEqual({ noCheck: true });
+});
