@@ -119,3 +119,19 @@ export function plannedResources(harness: StackHarness): string[] {
         ),
     ].sort();
 }
+
+/** The stack's outputs, as `pulumi stack output` gives them. */
+export async function stackOutputs(world: World): Promise<Record<string, any>> {
+    return Object.fromEntries(Object.entries(await world.harness.stack.outputs()).map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * What the last operation deleted or replaced, but the certificates and the checks (a rotation replaces
+ * those on purpose: new certificates, and checks that run again): what a rotation's preview must not list.
+ */
+export function unexpectedDeletes(harness: StackHarness): string[] {
+    return harness.steps
+        .filter((s) => ["delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
+        .filter((s) => !/::mesh-certificates$|::check-[a-z-]+$/.test(s.urn))
+        .map((s) => `${s.op} ${s.urn}`);
+}
