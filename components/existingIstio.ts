@@ -6,6 +6,8 @@
 import { createHash } from "crypto";
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
+import { INJECTOR_WEBHOOK_NAME } from "./sidecarInjector";
+import { VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
 
 /** Label on the istio-system namespace this stack creates: it tells the stack's own install from another. */
 export const OWNER_LABEL = "istio-minikube/stack";
@@ -19,10 +21,11 @@ export function ownerLabelValue(project: string, stack: string): string {
 
 /** Cluster-wide objects of Istio 1.30.3's base and istiod charts for revision default in istio-system. */
 export const ISTIO_WEBHOOKS = {
-    mutating: ["istio-sidecar-injector"],
+    mutating: [INJECTOR_WEBHOOK_NAME],
     // base templates/defaultrevision-validatingwebhookconfiguration.yaml; istio-discovery
-    // templates/validatingwebhookconfiguration.yaml (istio-validator-<istioNamespace>).
-    validating: ["istiod-default-validator", "istio-validator-istio-system"],
+    // templates/validatingwebhookconfiguration.yaml (istio-validator-<istioNamespace>): the names the
+    // program gives its own (validationWebhooks.ts).
+    validating: Object.values(VALIDATION_WEBHOOK_NAMES) as string[],
 };
 
 export type Kubectl = (args: string[]) => string;
@@ -101,7 +104,8 @@ export function findExistingIstio(kubectl: Kubectl, owner: string): ExistingIsti
     }
 }
 
-function firstLine(err: unknown): string {
+/** The first line of what a failed command said (its stderr), or of the error itself. */
+export function firstLine(err: unknown): string {
     const failed = err as { stderr?: string; message?: string };
     return (failed.stderr || failed.message || String(err)).trim().split("\n")[0];
 }

@@ -5,6 +5,7 @@ import { execFileSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { firstLine } from "./existingIstio";
 
 /** The kubeconfig files kubectl and the provider read: $KUBECONFIG's list, else ~/.kube/config (client-go clientcmd loading rules). */
 export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -41,8 +42,7 @@ export function requireKubeContext(
     try {
         contexts = (opts.listContexts ?? listKubeContexts)(env);
     } catch (err) {
-        const failed = err as { stderr?: string; message?: string };
-        const reason = (failed.stderr || failed.message || String(err)).trim().split("\n")[0];
+        const reason = firstLine(err);
         (opts.warn ?? ((m: string) => pulumi.log.warn(m)))(`Could not list the kubeconfig contexts (${reason}); going on without checking that '${context}' is there.`);
         return;
     }
