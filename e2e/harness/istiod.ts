@@ -17,7 +17,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { LocalCluster, Running, tail } from "./localCluster";
+import { LocalCluster, Running } from "./localCluster";
 
 const execFileAsync = promisify(execFile);
 
@@ -39,7 +39,6 @@ export class IstiodSupervisor {
     down = false;
     /** Each start, with the sha256 of the serving certificate it was given. */
     readonly starts: { at: number; servingCertSha256: string }[] = [];
-    private lastError = "";
 
     constructor(
         private readonly cluster: LocalCluster,
@@ -53,15 +52,6 @@ export class IstiodSupervisor {
 
     get running(): boolean {
         return this.process !== undefined && this.process.child.exitCode === null;
-    }
-
-    get logFile(): string | undefined {
-        return this.process?.logFile;
-    }
-
-    /** The last lines of istiod's log, for failure messages. */
-    logTail(lines = 40): string {
-        return this.process ? tail(this.process.logFile, lines) : `(istiod not started; last look: ${this.lastError || "no Secrets yet"})`;
     }
 
     private kubectl(args: string[]): Promise<{ stdout: string }> {
@@ -82,8 +72,8 @@ export class IstiodSupervisor {
                 Object.fromEntries(Object.entries(items.find((i) => i.metadata.name === name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
             const files = { cacerts: decode("cacerts"), tls: decode("istiod-tls") };
             return files.tls["tls.crt"] && files.cacerts["ca-cert.pem"] ? files : undefined;
-        } catch (err) {
-            this.lastError = String((err as { stderr?: string }).stderr ?? err).trim().split("\n")[0];
+        } catch {
+            // Not there yet (or gone): istiod's pod could not start.
             return undefined;
         }
     }
@@ -177,16 +167,6 @@ export class IstiodSupervisor {
                 },
             },
         );
-    }
-
-    /** Waits until istiod answers on :443 at `address` (Service istiod's ClusterIP), with its current Secrets. */
-    async waitUntilServing(address: string, timeoutMs = 120_000): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        while (Date.now() < deadline) {
-            if (this.running && this.cluster.exec("bash", ["-c", `exec 3<>/dev/tcp/${address}/443`], { allowFail: true }).status === 0) return;
-            await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-        throw new Error(`istiod did not serve on ${address}:443 in ${timeoutMs / 1000} s:\n${this.logTail()}`);
     }
 
     async stop(): Promise<void> {

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { API_SERVER, LocalCluster, realTierBin, Running, TOKEN } from "./localCluster";
+import { API_SERVER, LocalCluster, realTierBin, TOKEN } from "./localCluster";
 import { IstiodSupervisor } from "./istiod";
 import { newStack, StackHarness } from "./pulumiStack";
 import { Standins, writeStandins } from "./standins";
@@ -24,7 +24,6 @@ export interface World {
     standins: Standins;
     kubeconfig: string;
     harness: StackHarness;
-    releaseServer: Running;
 }
 
 /** Starts the cluster, its node, the release server and istiod's supervisor, and makes a new stack `stack`. */
@@ -44,13 +43,13 @@ export async function startWorld(stack: string, kubeContext?: string): Promise<W
     const kubeconfig = path.join(root, "kubeconfig");
     if (kubeContext) fs.copyFileSync(cluster.writeKubeconfig(kubeContext), kubeconfig);
     else fs.writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }), { mode: 0o600 });
-    const releaseServer = cluster.startProcess("release-server", "python3", ["-m", "http.server", "--bind", "127.0.0.1", String(RELEASE_PORT), "--directory", path.join(bin, "release")]);
+    cluster.startProcess("release-server", "python3", ["-m", "http.server", "--bind", "127.0.0.1", String(RELEASE_PORT), "--directory", path.join(bin, "release")]);
     const istiod = new IstiodSupervisor(cluster, bin);
     istiod.watch();
     const standins = writeStandins(root, { kubectl: path.join(bin, "kubectl"), server: API_SERVER, token: TOKEN });
     try {
         const harness = await newStack({ name: stack, cluster, bin, root, kubeconfig, extraPath: [standins.dir], env: standins.env });
-        return { bin, root, cluster, istiod, standins, kubeconfig, harness, releaseServer };
+        return { bin, root, cluster, istiod, standins, kubeconfig, harness };
     } catch (err) {
         await istiod.stop();
         await cluster.stop();
