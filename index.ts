@@ -1,20 +1,20 @@
 // Wiring only: read the stack's settings, check the host, create the components, export the outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "./components/config";
-import { prepareHost } from "./components/hostPreparation";
-import { ownerLabelValue } from "./components/existingIstio";
-import { MinikubeCluster } from "./components/minikubeCluster";
-import { ExistingCluster } from "./components/existingCluster";
-import { IstioRelease } from "./components/istioRelease";
-import { ImagePreload } from "./components/imagePreload";
-import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/meshCertificates";
-import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istioControlPlane";
-import { SidecarInjector } from "./components/sidecarInjector";
-import { MeshNamespaces, namespacePlan } from "./components/meshNamespaces";
-import { Samples, SampleTarget } from "./components/samples";
-import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verification";
-import { controlPlaneImages, sampleImages } from "./components/versions";
-import { certificatesFingerprint, injectorValues } from "./components/chartValues";
+import { prepareHost } from "./components/cluster/hostPreparation";
+import { ownerLabelValue } from "./components/istio/existingIstio";
+import { MinikubeCluster } from "./components/cluster/minikubeCluster";
+import { ExistingCluster } from "./components/cluster/existingCluster";
+import { IstioRelease } from "./components/istio/istioRelease";
+import { ImagePreload } from "./components/cluster/imagePreload";
+import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
+import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istio/istioControlPlane";
+import { SidecarInjector } from "./components/mesh/sidecarInjector";
+import { MeshNamespaces, namespacePlan } from "./components/mesh/meshNamespaces";
+import { Samples, SampleTarget } from "./components/mesh/samples";
+import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verify/verification";
+import { controlPlaneImages, sampleImages } from "./components/istio/versions";
+import { certificatesFingerprint, injectorValues } from "./components/istio/chartValues";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 // The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host, and Pulumi's mock

@@ -4,9 +4,9 @@ import { createHash } from "crypto";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseImageReference, ImageReferenceError } from "./images";
+import { parseImageReference, ImageReferenceError } from "./cluster/images";
 import * as v from "./validate";
-import { DEFAULT_ISTIO_VERSION, DEFAULT_KUBERNETES_VERSION, checkIstioSupportsKubernetes } from "./versions";
+import { DEFAULT_ISTIO_VERSION, DEFAULT_KUBERNETES_VERSION, checkIstioSupportsKubernetes } from "./istio/versions";
 
 export const PROJECT = "istio-minikube";
 
@@ -99,7 +99,7 @@ export interface StackSettings {
     upsertExistingObjects: boolean;
 }
 
-/** The verification checks, in the order they run (components/verification.ts verificationChecks). */
+/** The verification checks, in the order they run (components/verify/verification.ts verificationChecks). */
 export const CHECK_NAMES = [
     "control-plane-ready",
     "mtls-mode",

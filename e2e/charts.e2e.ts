@@ -1,5 +1,5 @@
 // The real tier: Istio's base and istiod charts rendered by Helm's own library (helm.sh/helm/v3 v3.20.2,
-// the version pulumi-kubernetes provider/go.mod requires in mid-2026, for its helm.v4.Chart) with the values components/chartValues.ts gives them,
+// the version pulumi-kubernetes provider/go.mod requires in mid-2026, for its helm.v4.Chart) with the values components/istio/chartValues.ts gives them,
 // then applied, with the program's two Secrets, to a real kube-apiserver v1.35.4.
 //
 // The charts come from istio.io/istio at the release-1.30 commit in e2e/tools/istio-charts.version: the
@@ -7,11 +7,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { baseChartValues, CERTIFICATES_ANNOTATION, certificatesFingerprint, istiodChartValues } from "../components/chartValues";
-import { base64, pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
-import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/meshCertificates";
-import { controlPlaneImages } from "../components/versions";
-import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "../components/validationWebhooks";
+import { baseChartValues, CERTIFICATES_ANNOTATION, certificatesFingerprint, istiodChartValues } from "../components/istio/chartValues";
+import { base64, pluginCaSecretData, servingSecretData } from "../components/istio/istioControlPlane";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/trust/meshCertificates";
+import { controlPlaneImages } from "../components/istio/versions";
+import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "../components/istio/validationWebhooks";
 import { LocalCluster, realTierBin, run, tail } from "./harness/localCluster";
 
 let BIN: string;

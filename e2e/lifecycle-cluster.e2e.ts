@@ -11,7 +11,7 @@ import * as crypto from "crypto";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue } from "./harness/pulumiStack";
 import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
-import { OWNER_LABEL, ownerLabelValue } from "../components/existingIstio";
+import { OWNER_LABEL, ownerLabelValue } from "../components/istio/existingIstio";
 
 jest.setTimeout(20 * 60_000);
 

@@ -5,7 +5,7 @@
 // Everything else is as in lifecycle-cluster.e2e.ts.
 import { backendText, exportState, figuresLine, plainPrivateKeys, run } from "./harness/pulumiStack";
 import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
-import { missingProfilePreviewMessage } from "../components/hostPreparation";
+import { missingProfilePreviewMessage } from "../components/cluster/hostPreparation";
 
 jest.setTimeout(20 * 60_000);
 

@@ -4,18 +4,18 @@
 //
 // What is real: the API server, its admission chain and its webhook client (Service resolution, TLS
 // verification against the caBundle, namespace and object selectors, failurePolicy), the
-// MutatingWebhookConfiguration exactly as components/sidecarInjector.ts renders it, the namespace labels of
-// components/meshNamespaces.ts, and the certificates of components/meshCertificates.ts for a stack whose name
+// MutatingWebhookConfiguration exactly as components/mesh/sidecarInjector.ts renders it, the namespace labels of
+// components/mesh/meshNamespaces.ts, and the certificates of components/trust/meshCertificates.ts for a stack whose name
 // holds a '_'. What stands in: istiod's /inject, answered by e2e/tools/injector-standin with the program's
 // own serving certificate and key (istiod cannot be built here at Istio 1.30.3), and the Service `istiod`,
 // created here with the chart's 443 -> 15017 port instead of by the chart.
 import * as fs from "fs";
 import * as path from "path";
-import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/meshCertificates";
-import { INJECTOR_WEBHOOK_NAME, sidecarInjectorWebhooks } from "../components/sidecarInjector";
-import { injectionLabels } from "../components/meshNamespaces";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs } from "../components/trust/meshCertificates";
+import { INJECTOR_WEBHOOK_NAME, sidecarInjectorWebhooks } from "../components/mesh/sidecarInjector";
+import { injectionLabels } from "../components/mesh/meshNamespaces";
 import { parseSettings } from "../components/config";
-import { verificationChecks, verificationInputsOf } from "../components/verification";
+import { verificationChecks, verificationInputsOf } from "../components/verify/verification";
 import { LocalCluster, realTierBin } from "./harness/localCluster";
 
 let BIN: string;

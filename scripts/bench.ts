@@ -4,7 +4,7 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { evaluatePlan } from "./offline-plan";
 import { chainedSiblings, longestChain } from "./plan-graph";
-import { generateMeshCertificates } from "../components/meshCertificates";
+import { generateMeshCertificates } from "../components/trust/meshCertificates";
 
 async function main(): Promise<void> {
     const stack = process.argv.includes("--stack") ? process.argv[process.argv.indexOf("--stack") + 1] : "dev";

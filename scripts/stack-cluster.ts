@@ -5,7 +5,7 @@
 // same way. A config the program would refuse prints nothing and exits 1: `pulumi up` reports it in full.
 import * as path from "path";
 import { parseSettings } from "../components/config";
-import { kubeContextOf } from "../components/verification";
+import { kubeContextOf } from "../components/verify/verification";
 import { readStackConfig } from "./offline-plan";
 
 try {

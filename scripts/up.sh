@@ -3,7 +3,7 @@
 # minikube profile back when it is stopped (a reboot, `minikube stop`) or its context is stale, and runs
 # `pulumi up` for it (dev when no stack is named). The program itself checks the host's tools first.
 # The profile is started here, not in the program, because `pulumi up` begins with a preview, and a
-# preview must change nothing (components/minikubeCluster.ts resumeProfile).
+# preview must change nothing (components/cluster/minikubeCluster.ts resumeProfile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh

@@ -4,7 +4,7 @@ import { execFile } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { parseSettings } from "../components/config";
-import { CheckResult, CheckSpec, skippedResult, verificationChecks, verificationInputsOf } from "../components/verification";
+import { CheckResult, CheckSpec, skippedResult, verificationChecks, verificationInputsOf } from "../components/verify/verification";
 import { readStackConfig, PlanError } from "./offline-plan";
 
 const projectDir = path.resolve(__dirname, "..");

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as forge from "node-forge";
-import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs, serialNumberFrom } from "../components/meshCertificates";
+import { generateMeshCertificates, meshCertificateInputs, MeshCertificatesOutputs, serialNumberFrom } from "../components/trust/meshCertificates";
 import { defaultSettings, parseSettings } from "../components/config";
 
 const CHECKER_SOURCE = path.join(__dirname, "go", "certcheck");

@@ -14,9 +14,9 @@ import {
     serialNumberFrom,
     MeshCertificatesOutputs,
     meshCertificatesProvider,
-} from "../components/meshCertificates";
-import { sidecarInjectorWebhooks } from "../components/sidecarInjector";
-import { pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
+} from "../components/trust/meshCertificates";
+import { sidecarInjectorWebhooks } from "../components/mesh/sidecarInjector";
+import { pluginCaSecretData, servingSecretData } from "../components/istio/istioControlPlane";
 
 const INPUTS: MeshCertificatesInputs = {
     organization: "istio-minikube test",

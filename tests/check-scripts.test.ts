@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import { MtlsMode, OUTSIDE_MESH_NAMESPACE } from "../components/config";
-import { CheckSpec, verificationChecks } from "../components/verification";
+import { CheckSpec, verificationChecks } from "../components/verify/verification";
 import { createFakeBin, FakeBin, RunResult } from "./helpers/fakeBin";
 import { runScriptAsync } from "./helpers/scriptRunner";
 

@@ -6,8 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { createFakeBin, FakeBin } from "./helpers/fakeBin";
 import { byName, ofType, planFor, providerOf } from "./helpers/plan";
-import { labelOwnCrds } from "../components/istioControlPlane";
-import { findExistingIstio, kubectlFor, ownerLabelValue, OWNER_LABEL, refuseForeignIstio } from "../components/existingIstio";
+import { labelOwnCrds } from "../components/istio/istioControlPlane";
+import { findExistingIstio, kubectlFor, ownerLabelValue, OWNER_LABEL, refuseForeignIstio } from "../components/istio/existingIstio";
 import { parseSettings } from "../components/config";
 
 jest.setTimeout(120_000);

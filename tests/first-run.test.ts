@@ -11,8 +11,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { byName, ofType, PLAN_HOME, planFor, unpackedRelease } from "./helpers/plan";
-import { missingProfilePreviewMessage, prepareHost } from "../components/hostPreparation";
-import { kubeconfigFiles, missingContextMessage } from "../components/kubeContext";
+import { missingProfilePreviewMessage, prepareHost } from "../components/cluster/hostPreparation";
+import { kubeconfigFiles, missingContextMessage } from "../components/cluster/kubeContext";
 import { parseSettings } from "../components/config";
 import type { Plan, PlannedResource } from "../scripts/offline-plan";
 

@@ -8,7 +8,7 @@ import {
     imageArchiveFileName,
     parseImageReference,
     uniqueImages,
-} from "../components/images";
+} from "../components/cluster/images";
 
 const SHA = "sha256:" + "0123456789abcdef".repeat(4);
 

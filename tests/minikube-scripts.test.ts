@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MinikubeSettings } from "../components/config";
-import { minikubeEnvironment } from "../components/minikubeCluster";
+import { minikubeEnvironment } from "../components/cluster/minikubeCluster";
 import { FakeBin, createFakeBin, runScript } from "./helpers/fakeBin";
 
 const REPO = path.resolve(__dirname, "..");

@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { MINIKUBE_DRIVERS, StackSettings, parseSettings } from "../components/config";
-import { DRIVER_TOOLS, checkTools, preflightEnvironment, requiredTools } from "../components/preflight";
+import { DRIVER_TOOLS, checkTools, preflightEnvironment, requiredTools } from "../components/cluster/preflight";
 import { FakeBin, createFakeBin, systemBin } from "./helpers/fakeBin";
 
 const REPO = path.resolve(__dirname, "..");

@@ -5,7 +5,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { canonicalImage, familiarImage, imageArchiveFileName } from "../components/images";
+import { canonicalImage, familiarImage, imageArchiveFileName } from "../components/cluster/images";
 import { createFakeBin, runScript, FakeBin } from "./helpers/fakeBin";
 
 const PRELOAD = path.join(__dirname, "..", "components", "scripts", "image-preload.sh");

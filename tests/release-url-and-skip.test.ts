@@ -1,7 +1,7 @@
 // The two keys the real-engine tier needs and a user may need too: istio.releaseUrl (a mirror, or a server
 // on this machine, instead of Istio's GitHub releases) and skipChecks (a cluster with no data plane).
 import { parseSettings, CHECK_NAMES } from "../components/config";
-import { verificationChecks, verificationInputsOf } from "../components/verification";
+import { verificationChecks, verificationInputsOf } from "../components/verify/verification";
 import { byName, planFor } from "./helpers/plan";
 
 jest.setTimeout(120_000);

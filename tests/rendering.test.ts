@@ -7,14 +7,14 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 // The package's security.istio.io/v1 has no PeerAuthentication yet; v1beta1 carries the same spec schema
 // (manifests/charts/base/files/crd-all.gen.yaml serves both at 1.30.3).
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
-import { sidecarInjectorWebhooks, injectorFiles } from "../components/sidecarInjector";
-import { baseChartValues, certificatesFingerprint, istiodChartValues } from "../components/chartValues";
-import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/sampleManifests";
-import { injectionLabels } from "../components/meshNamespaces";
+import { sidecarInjectorWebhooks, injectorFiles } from "../components/mesh/sidecarInjector";
+import { baseChartValues, certificatesFingerprint, istiodChartValues } from "../components/istio/chartValues";
+import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/mesh/sampleManifests";
+import { injectionLabels } from "../components/mesh/meshNamespaces";
 import { MTLS_MODES } from "../components/config";
-import { pluginCaSecretData, servingSecretData } from "../components/istioControlPlane";
-import { controlPlaneImages, sampleImages } from "../components/versions";
-import { istioPlatform, istioReleaseUrl } from "../components/istioRelease";
+import { pluginCaSecretData, servingSecretData } from "../components/istio/istioControlPlane";
+import { controlPlaneImages, sampleImages } from "../components/istio/versions";
+import { istioPlatform, istioReleaseUrl } from "../components/istio/istioRelease";
 import * as YAML from "yaml";
 
 const CA_BUNDLE = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
@@ -95,7 +95,7 @@ describe("the certificate generation fingerprint", () => {
     const SETTINGS = { organization: "istio-minikube dev", servingDnsNames: ["istiod", "istiod.istio-system"], validityDays: 365, rotation: 0 };
 
     test("changes with every input that replaces the certificates, and with nothing else", () => {
-        const { REPLACING_INPUTS } = require("../components/meshCertificates") as typeof import("../components/meshCertificates");
+        const { REPLACING_INPUTS } = require("../components/trust/meshCertificates") as typeof import("../components/trust/meshCertificates");
         const base = certificatesFingerprint(SETTINGS);
         expect(base).toMatch(/^[0-9a-f]{16}$/);
         const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1 };
@@ -188,7 +188,7 @@ describe("release and images", () => {
 });
 
 describe("the stack's namespaces", () => {
-    const { namespacePlan } = require("../components/meshNamespaces") as typeof import("../components/meshNamespaces");
+    const { namespacePlan } = require("../components/mesh/meshNamespaces") as typeof import("../components/mesh/meshNamespaces");
     const { parseSettings } = require("../components/config") as typeof import("../components/config");
     const settingsWith = (config: Record<string, unknown>) =>
         parseSettings(

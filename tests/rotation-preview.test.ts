@@ -6,8 +6,8 @@
 // ConfigMaps that change are updated in place, never deleted and created again.
 import * as pulumi from "@pulumi/pulumi";
 import { byName, ofType, planFor, unpackedRelease } from "./helpers/plan";
-import { certificatesFingerprint } from "../components/chartValues";
-import { CERTIFICATES_PREVIEW_WARNING, meshCertificateInputs, OBJECTS_WITH_CERTIFICATES, warnWhileCertificatesUnknown } from "../components/meshCertificates";
+import { certificatesFingerprint } from "../components/istio/chartValues";
+import { CERTIFICATES_PREVIEW_WARNING, meshCertificateInputs, OBJECTS_WITH_CERTIFICATES, warnWhileCertificatesUnknown } from "../components/trust/meshCertificates";
 import type { Plan, PlannedResource } from "../scripts/offline-plan";
 
 jest.setTimeout(120_000);

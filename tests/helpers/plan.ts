@@ -22,7 +22,7 @@ export async function planFor(stack: string, config: string[] = [], opts: { afte
 
 /**
  * The stack's Kubernetes provider: the one every Kubernetes resource but Istio's base chart uses (the base
- * chart has a twin that adopts its own kept CRDs: components/kubernetesProvider.ts clusterProviders).
+ * chart has a twin that adopts its own kept CRDs: components/cluster/kubernetesProvider.ts clusterProviders).
  */
 export function providerOf(plan: Plan): PlannedResource {
     const providers = plan.resources.filter((r) => r.type === "pulumi:providers:kubernetes" && !r.name.endsWith("-adopting"));

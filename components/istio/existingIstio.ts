@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { INJECTOR_WEBHOOK_NAME } from "./sidecarInjector";
+import { INJECTOR_WEBHOOK_NAME } from "../mesh/sidecarInjector";
 import { VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
 
 /** Label on the istio-system namespace this stack creates: it tells the stack's own install from another. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { INJECTION_LABEL } from "./sidecarInjector";
-import { OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "./config";
+import { OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "../config";
 
 /** Namespaces every cluster has; the program labels them but never owns (or deletes) them. */
 export const PREEXISTING_NAMESPACES = ["default"] as const;

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as path from "path";
 import { createHash } from "crypto";
-import { scriptCommand } from "./scripts";
+import { scriptCommand } from "../scripts";
 
 export const INJECTOR_WEBHOOK_NAME = "istio-sidecar-injector";
 export const INJECTION_LABEL = "istio-injection";

@@ -2,13 +2,13 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
-import { SampleName } from "./config";
-import { IstioRelease } from "./istioRelease";
+import { SampleName } from "../config";
+import { IstioRelease } from "../istio/istioRelease";
 import { InjectorFiles } from "./sidecarInjector";
 import { NamespacePlan } from "./meshNamespaces";
 import { SAMPLE_FILES, addPodAnnotations, prepareSampleObjects, toManifest } from "./sampleManifests";
-import { scriptCommand } from "./scripts";
-import { CERTIFICATES_ANNOTATION } from "./chartValues";
+import { scriptCommand } from "../scripts";
+import { CERTIFICATES_ANNOTATION } from "../istio/chartValues";
 
 export interface SampleTarget extends NamespacePlan {
     /** The namespace (or its label patch): workloads wait for it. */

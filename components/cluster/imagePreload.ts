@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { canonicalImage, familiarImage, imageArchiveFileName, uniqueImages } from "./images";
-import { scriptCommand } from "./scripts";
+import { scriptCommand } from "../scripts";
 
 /**
  * The load command's name: the image in Docker's short form, which is one-to-one with the canonical name,

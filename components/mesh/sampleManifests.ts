@@ -1,7 +1,7 @@
 // Pure preparation of Istio's sample manifests before they are applied (and, for manual namespaces,
 // before `istioctl kube-inject`).
 import * as YAML from "yaml";
-import { SampleName } from "./config";
+import { SampleName } from "../config";
 
 /** Where each sample lives inside the release: sleep's current replacement is curl (samples/curl, Istio 1.24+). */
 export const SAMPLE_FILES: Record<SampleName, string[]> = {

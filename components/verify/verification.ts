@@ -1,8 +1,8 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { MtlsMode, OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "./config";
-import { SAMPLE_APPS } from "./sampleManifests";
+import { MtlsMode, OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "../config";
+import { SAMPLE_APPS } from "../mesh/sampleManifests";
 
 export interface CheckSpec {
     /** Plain name, used for the command, the stack output and the table. */

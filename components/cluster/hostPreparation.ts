@@ -2,11 +2,11 @@
 // tools check, bringing the stack's minikube profile back, and the check for an Istio this stack did not
 // install. index.ts calls it; the offline plan does not (it runs nothing on the host).
 import * as pulumi from "@pulumi/pulumi";
-import { StackSettings } from "./config";
+import { StackSettings } from "../config";
 import { runPreflight } from "./preflight";
 import { ProfileState, resumeProfile } from "./minikubeCluster";
-import { ExistingIstio, Kubectl, ownerLabelValue, refuseForeignIstio } from "./existingIstio";
-import { kubeContextOf } from "./verification";
+import { ExistingIstio, Kubectl, ownerLabelValue, refuseForeignIstio } from "../istio/existingIstio";
+import { kubeContextOf } from "../verify/verification";
 import { requireKubeContext } from "./kubeContext";
 
 export interface HostPreparation {

@@ -3,8 +3,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
-import { MinikubeSettings } from "./config";
-import { SCRIPTS_DIR, scriptCommand } from "./scripts";
+import { MinikubeSettings } from "../config";
+import { SCRIPTS_DIR, scriptCommand } from "../scripts";
 import { clusterProviders } from "./kubernetesProvider";
 
 export interface MinikubeClusterArgs {

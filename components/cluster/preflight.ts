@@ -1,7 +1,7 @@
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { MinikubeDriver, StackSettings } from "./config";
-import { SCRIPTS_DIR } from "./scripts";
+import { MinikubeDriver, StackSettings } from "../config";
+import { SCRIPTS_DIR } from "../scripts";
 import * as path from "path";
 
 /** The host tool that shows a minikube driver can work (minikube pkg/minikube/registry/drvs/<driver> status()). */

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MtlsMode } from "./config";
+import { MtlsMode } from "../config";
 import { baseChartValues, istiodChartValues } from "./chartValues";
 import { IstioRelease } from "./istioRelease";
-import { MeshCertificates } from "./meshCertificates";
+import { MeshCertificates } from "../trust/meshCertificates";
 import { OWNER_LABEL } from "./existingIstio";
 import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { scriptCommand } from "./scripts";
+import { scriptCommand } from "../scripts";
 
 /** Istio publishes one archive per platform (istio/istio release/downloadIstioCandidate.sh). */
 export function istioPlatform(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {

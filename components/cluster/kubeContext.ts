@@ -5,7 +5,7 @@ import { execFileSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { firstLine } from "./existingIstio";
+import { firstLine } from "../istio/existingIstio";
 
 /** The kubeconfig files kubectl and the provider read: $KUBECONFIG's list, else ~/.kube/config (client-go clientcmd loading rules). */
 export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
