@@ -12,8 +12,11 @@ import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istio/istioCont
 import { SidecarInjector } from "./components/mesh/sidecarInjector";
 import { MeshNamespaces, namespacePlan } from "./components/mesh/meshNamespaces";
 import { Samples, SampleTarget } from "./components/mesh/samples";
-import { Verification, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verify/verification";
-import { controlPlaneImages, sampleImages } from "./components/istio/versions";
+import { IngressGateway } from "./components/mesh/ingressGateway";
+import { BookinfoIngress } from "./components/mesh/bookinfoIngress";
+import { Addons } from "./components/mesh/addons";
+import { Verification, bookinfoNamespaceOf, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verify/verification";
+import { addonImages, controlPlaneImages, sampleImages } from "./components/istio/versions";
 import { certificatesFingerprint, injectorValues } from "./components/istio/chartValues";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
@@ -47,6 +50,7 @@ const preload =
                   istioImages.pilot,
                   istioImages.proxy,
                   ...plannedNamespaces.flatMap((ns) => ns.samples.flatMap((sample) => sampleImages(settings.istio.version, sample))),
+                  ...settings.addons.flatMap((addon) => addonImages(settings.istio.version, addon)),
                   ...settings.images.extra,
               ],
               archiveDir: settings.images.archiveDir,
@@ -100,6 +104,41 @@ const samples = new Samples("samples", {
     imagesFor: (sample) => preload?.loadsOf([istioImages.proxy, ...sampleImages(settings.istio.version, sample)]) ?? [],
 });
 
+const meshReady = [injector.webhook, injector.configReadBack, controlPlane.istiod];
+const gateway = settings.gateway.enabled
+    ? new IngressGateway("ingress-gateway", {
+          provider,
+          release,
+          serviceType: settings.gateway.serviceType,
+          certificatesFingerprint: certificatesGeneration,
+          owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
+          meshReady,
+          images: preload?.loadsOf([istioImages.proxy]) ?? [],
+      })
+    : undefined;
+const bookinfoNamespace = bookinfoNamespaceOf(settings);
+const bookinfoIngress =
+    gateway && bookinfoNamespace
+        ? new BookinfoIngress("bookinfo-ingress", {
+              provider,
+              release,
+              namespace: bookinfoNamespace,
+              kubeContext: kubeContextName,
+              serviceType: settings.gateway.serviceType,
+              minikubeProfile: cluster instanceof MinikubeCluster ? cluster.profile : undefined,
+              clusterIdentity: cluster.clusterIdentity,
+              routesWaitFor: [namespaces.ready.get(bookinfoNamespace)!, controlPlane.istiod, ...controlPlane.validationWebhooks],
+              gateway: gateway.chart,
+          })
+        : undefined;
+new Addons("addons", {
+    provider,
+    release,
+    addons: settings.addons,
+    namespace: controlPlane.namespace,
+    imagesFor: (addon) => preload?.loadsOf(addonImages(settings.istio.version, addon)) ?? [],
+});
+
 const verification = settings.verify
     ? new Verification("verification", {
           checks: verificationChecks(verificationInputsOf(settings)),
@@ -111,8 +150,14 @@ const verification = settings.verify
               certificates: settings.certificates,
               samples: settings.samples,
               injection: settings.injection,
+              gateway: settings.gateway,
           },
-          waitFor: [controlPlane.peerAuthentication, ...samples.workloads],
+          waitFor: [
+              controlPlane.peerAuthentication,
+              ...samples.workloads,
+              ...(gateway ? [gateway.chart] : []),
+              ...(bookinfoIngress ? [bookinfoIngress.routes] : []),
+          ],
       })
     : undefined;
 
@@ -127,5 +172,9 @@ export const certificatesNotAfter = certificates.notAfter;
 export const peerAuthentication = controlPlane.peerAuthentication.metadata.name;
 export const injectorFiles = injector.files;
 export const injection = { auto: settings.injection.auto, manual: settings.injection.manual };
+/** bookinfo's product page through the ingress gateway (README: See it). */
+export const bookinfoUrl = bookinfoIngress ? bookinfoIngress.url : "";
+/** The dashboards installed: `npm run dashboard -- NAME` opens one. */
+export const dashboards = settings.addons;
 /** One entry per check: {check, status, detail}. */
 export const verificationResults = verification ? verification.results : [];

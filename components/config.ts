@@ -16,6 +16,14 @@ export type MtlsMode = (typeof MTLS_MODES)[number];
 export const SAMPLES = ["sleep", "bookinfo"] as const;
 export type SampleName = (typeof SAMPLES)[number];
 
+/** The dashboards of the release's samples/addons that the stack can install (istioctl dashboard opens them). */
+export const ADDONS = ["prometheus", "kiali", "grafana", "jaeger"] as const;
+export type AddonName = (typeof ADDONS)[number];
+
+/** How the ingress gateway's Service is exposed: a node port (minikube), or a load balancer's address. */
+export const GATEWAY_SERVICE_TYPES = ["NodePort", "LoadBalancer"] as const;
+export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
+
 // Drivers for a laptop: minikube v1.38.1 pkg/minikube/driver/driver_linux.go and driver_darwin.go
 // supportedDrivers, less the ones that are not a local VM or container (none, ssh) or are deprecated.
 export const MINIKUBE_DRIVERS = ["kvm2", "docker", "podman", "qemu2", "virtualbox", "vfkit"] as const;
@@ -35,7 +43,9 @@ export const EXTRA_CONFIG_COMPONENTS = [
 ] as const;
 
 /** Namespaces the program will not label or fill with samples. */
-export const RESERVED_NAMESPACES = ["istio-system", "kube-system", "kube-public", "kube-node-lease"] as const;
+/** The ingress gateway's own namespace (istio.io's getting-started and the gateway chart's README use it). */
+export const GATEWAY_NAMESPACE = "istio-ingress";
+export const RESERVED_NAMESPACES = ["istio-system", GATEWAY_NAMESPACE, "kube-system", "kube-public", "kube-node-lease"] as const;
 /** Holds the sample client outside the mesh, for the plain-text check; never injected. */
 export const OUTSIDE_MESH_NAMESPACE = "outside-mesh";
 
@@ -75,6 +85,12 @@ export interface InjectionSettings {
     manual: string[];
 }
 
+export interface GatewaySettings {
+    /** Istio's gateway chart in its own namespace, and bookinfo's Gateway and VirtualService. */
+    enabled: boolean;
+    serviceType: GatewayServiceType;
+}
+
 export interface CertificateSettings {
     validityDays: number;
     rotation: number;
@@ -91,6 +107,8 @@ export interface StackSettings {
     images: ImageSettings;
     injection: InjectionSettings;
     samples: SampleName[];
+    gateway: GatewaySettings;
+    addons: AddonName[];
     verify: boolean;
     /** Checks reported as skipped instead of run (for clusters without a data plane, say). */
     skipChecks: CheckName[];
@@ -107,6 +125,7 @@ export const CHECK_NAMES = [
     "curl-with-certificates",
     "curl-without-certificates",
     "plaintext-from-outside",
+    "ingress-productpage",
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -118,6 +137,8 @@ export const CONFIG_KEYS = [
     "images",
     "injection",
     "samples",
+    "gateway",
+    "addons",
     "verify",
     "skipChecks",
     "certificates",
@@ -182,6 +203,8 @@ export function defaultSettings(stack: string) {
         images: { preload: true, archiveDir: `~/.cache/${PROJECT}/images`, extra: [] as string[] },
         injection: { auto: ["default"], manual: [] as string[] },
         samples: ["sleep", "bookinfo"] as SampleName[],
+        gateway: { enabled: true, serviceType: "NodePort" as GatewayServiceType },
+        addons: ["prometheus", "kiali"] as AddonName[],
         verify: true,
         skipChecks: [] as CheckName[],
         certificates: { validityDays: 365, rotation: 0 },
@@ -290,6 +313,13 @@ export function parseSettings(
 
     const samples = reader.list("samples", values.get("samples"), defaults.samples, enumCheck(SAMPLES), { unique: true }) as SampleName[];
 
+    const g = reader.object("gateway", values.get("gateway"), ["enabled", "serviceType"]);
+    const gateway: GatewaySettings = {
+        enabled: reader.boolean("gateway.enabled", g.enabled, defaults.gateway.enabled),
+        serviceType: reader.enumeration("gateway.serviceType", g.serviceType, GATEWAY_SERVICE_TYPES, defaults.gateway.serviceType),
+    };
+    const addons = reader.list("addons", values.get("addons"), defaults.addons, enumCheck(ADDONS), { unique: true }) as AddonName[];
+
     const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation"]);
     const certificates: CertificateSettings = {
         validityDays: reader.integer("certificates.validityDays", c.validityDays, defaults.certificates.validityDays, 1, 3650),
@@ -305,6 +335,8 @@ export function parseSettings(
         images,
         injection,
         samples,
+        gateway,
+        addons,
         verify: reader.boolean("verify", values.get("verify"), defaults.verify),
         skipChecks: reader.list("skipChecks", values.get("skipChecks"), defaults.skipChecks, enumCheck(CHECK_NAMES), { unique: true }) as CheckName[],
         certificates,

@@ -87,6 +87,8 @@ describe("defaults", () => {
             images: { preload: true, archiveDir: "/home/tester/.cache/istio-minikube/images", extra: [] },
             injection: { auto: ["default"], manual: [] },
             samples: ["sleep", "bookinfo"],
+            gateway: { enabled: true, serviceType: "NodePort" },
+            addons: ["prometheus", "kiali"],
             verify: true,
             skipChecks: [],
             certificates: { validityDays: 365, rotation: 0 },
@@ -326,7 +328,8 @@ describe("bad values", () => {
         ["injection", ["default"], "an object with keys auto, manual"],
         ["injection.auto", "default", "a list of strings"],
         ["injection.auto[0]", "Default", "a namespace name: a lowercase RFC 1123 label"],
-        ["injection.auto[0]", "istio-system", "a namespace other than istio-system, kube-system, kube-public, kube-node-lease, outside-mesh"],
+        ["injection.auto[0]", "istio-system", "a namespace other than istio-system, istio-ingress, kube-system, kube-public, kube-node-lease, outside-mesh"],
+        ["injection.manual[0]", "istio-ingress", "a namespace other than"],
         ["injection.auto[0]", "kube-system", "a namespace other than"],
         ["injection.auto[0]", "kube-public", "a namespace other than"],
         ["injection.auto[0]", "kube-node-lease", "a namespace other than"],
@@ -343,11 +346,20 @@ describe("bad values", () => {
         ["samples[0]", "httpbin", "one of sleep, bookinfo"],
         ["samples[0]", "Sleep", "one of sleep, bookinfo"],
         ["samples[0]", 1, "a string"],
+        ["gateway", true, "an object with keys enabled, serviceType"],
+        ["gateway.enabled", "yes", "true or false"],
+        ["gateway.serviceType", "ClusterIP", "one of NodePort, LoadBalancer"],
+        ["gateway.serviceType", "nodeport", "one of NodePort, LoadBalancer"],
+        ["gateway.serviceType", "NodePort; rm -rf /", "one of NodePort, LoadBalancer"],
+        ["addons", "kiali", "a list of strings"],
+        ["addons[0]", "zipkin", "one of prometheus, kiali, grafana, jaeger"],
+        ["addons[0]", "../kiali", "one of prometheus, kiali, grafana, jaeger"],
+        ["addons[0]", 1, "a string"],
         ["verify", "yes", "true or false"],
         ["verify", 1, "true or false"],
         ["verify", "True", "true or false"],
         ["skipChecks", "curl-with-certificates", "a list of strings"],
-        ["skipChecks[0]", "curl", "one of control-plane-ready, mtls-mode, sidecars-injected, curl-with-certificates, curl-without-certificates, plaintext-from-outside"],
+        ["skipChecks[0]", "curl", "one of control-plane-ready, mtls-mode, sidecars-injected, curl-with-certificates, curl-without-certificates, plaintext-from-outside, ingress-productpage"],
         ["skipChecks[0]", 3, "a string"],
         ["upsertExistingObjects", "true", "true or false"],
         ["upsertExistingObjects", 1, "true or false"],
@@ -380,6 +392,7 @@ describe("bad values", () => {
         ["injection.auto", ["team-a", "team-a"]],
         ["injection.manual", ["m", "m"]],
         ["samples", ["sleep", "sleep"]],
+        ["addons", ["kiali", "kiali"]],
     ])("duplicates in %s are rejected", (key, list) => {
         const found = problems(at(key, list));
         expect(found).toEqual([expect.stringMatching(badLine(`${key}[1]`, list[1]))]);
@@ -684,6 +697,8 @@ describe("Pulumi.yaml", () => {
         expect(declared.images.default).toEqual(defaults.images);
         expect(declared.injection.default).toEqual(defaults.injection);
         expect(declared.samples.default).toEqual(defaults.samples);
+        expect(declared.gateway.default).toEqual(defaults.gateway);
+        expect(declared.addons.default).toEqual(defaults.addons);
         expect(declared.verify.default).toBe(defaults.verify);
         expect(declared.certificates.default).toEqual(defaults.certificates);
     });
@@ -709,5 +724,14 @@ describe("Pulumi.yaml", () => {
     test.each(fs.readdirSync(REPO).filter((f) => /^Pulumi\..+\.yaml$/.test(f)))("the example stack %s is valid", (file) => {
         const stack = file.replace(/^Pulumi\.|\.yaml$/g, "");
         expect(() => parseSettings(cliConfig(file), stack, ENV)).not.toThrow();
+    });
+
+    test("dev shows bookinfo on a node port with Prometheus and Kiali; the cluster stack asks for a load balancer and no dashboards", () => {
+        const dev = parseSettings(cliConfig("Pulumi.dev.yaml"), "dev", ENV);
+        expect(dev.gateway).toEqual({ enabled: true, serviceType: "NodePort" });
+        expect(dev.addons).toEqual(["prometheus", "kiali"]);
+        const cluster = parseSettings(cliConfig("Pulumi.cluster.yaml"), "cluster", ENV);
+        expect(cluster.gateway).toEqual({ enabled: true, serviceType: "LoadBalancer" });
+        expect(cluster.addons).toEqual([]);
     });
 });

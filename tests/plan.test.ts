@@ -55,6 +55,10 @@ describe("offline plan of the dev stack", () => {
                 "docker.io/curlimages/curl:8.16.0",
                 "docker.io/istio/pilot:1.30.3",
                 "docker.io/istio/proxyv2:1.30.3",
+                // The dev stack's addons, prometheus and kiali (samples/addons at 1.30).
+                "ghcr.io/prometheus-operator/prometheus-config-reloader:v0.89.0",
+                "docker.io/prom/prometheus:v3.10.0",
+                "quay.io/kiali/kiali:v2.26",
                 ...["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"].map(
                     (a) => `registry.istio.io/release/examples-bookinfo-${a}:1.20.3`,
                 ),
@@ -140,11 +144,112 @@ describe("offline plan of the dev stack", () => {
             "check-curl-with-certificates",
             "check-curl-without-certificates",
             "check-plaintext-from-outside",
+            "check-ingress-productpage",
         ]);
-        const samples = ofType(plan, "kubernetes:yaml/v2:ConfigGroup").map((r) => r.urn);
+        const samples = ofType(plan, "kubernetes:yaml/v2:ConfigGroup")
+            .filter((r) => !r.name.startsWith("addon-"))
+            .map((r) => r.urn);
         for (const c of checks) {
-            expect(c.dependsOn).toEqual(expect.arrayContaining([...samples, byName(plan, "mesh-mtls").urn]));
+            expect(c.dependsOn).toEqual(
+                expect.arrayContaining([...samples, byName(plan, "mesh-mtls").urn, byName(plan, "istio-ingressgateway").urn]),
+            );
         }
+    });
+});
+
+describe("ingress gateway, bookinfo's routes and the dashboards", () => {
+    let plan: Plan;
+    beforeAll(async () => {
+        plan = await planFor("dev");
+    });
+    const env = (name: string, p: Plan = plan) => byName(p, name).inputs.environment as Record<string, string>;
+
+    test("the gateway chart goes into istio-ingress, owned by the stack, injected by the program's webhook", () => {
+        const namespace = byName(plan, "istio-ingress");
+        expect(namespace.inputs.metadata).toEqual({ name: "istio-ingress", labels: { "istio-minikube/stack": "istio-minikube.dev" } });
+        const chart = byName(plan, "istio-ingressgateway");
+        expect(chart.type).toBe("kubernetes:helm.sh/v4:Chart");
+        expect(chart.inputs).toMatchObject({ name: "istio-ingressgateway", namespace: "istio-ingress" });
+        // The webhook, its config and istiod must serve /inject when the gateway pod is created; its proxy image is in place.
+        for (const before of ["istio-ingress", "istio-sidecar-injector", "sidecar-injector-config", "istiod", "preload-istio/proxyv2:1.30.3"]) {
+            expect(chart.dependsOn).toContain(byName(plan, before).urn);
+        }
+    });
+
+    test("the gateway's values: a node port on dev, the demo profile's ports, one replica that rolls with new certificates", () => {
+        const values = byName(plan, "istio-ingressgateway").inputs.values as Record<string, any>;
+        expect(values.service.type).toBe("NodePort");
+        expect(values.service.annotations).toEqual({});
+        expect(values.service.ports).toContainEqual({ name: "http2", port: 80, protocol: "TCP", targetPort: 8080 });
+        expect(values).toMatchObject({ replicaCount: 1, autoscaling: { enabled: false } });
+        const istiodAnnotations = (byName(plan, "istiod").inputs.values as Record<string, any>).pilot.podAnnotations;
+        expect(values.podAnnotations).toEqual(istiodAnnotations);
+    });
+
+    test("bookinfo's Gateway and VirtualService go into bookinfo's namespace once istiod validates them", () => {
+        const routes = byName(plan, "bookinfo-gateway-default");
+        for (const before of ["default-injection-label", "istiod", "istiod-default-validator", "istio-validator-istio-system", "istio-release-unpack"]) {
+            expect(routes.dependsOn).toContain(byName(plan, before).urn);
+        }
+    });
+
+    test("bookinfoUrl is asked of minikube once the gateway's Service exists, again only for a new cluster or service type", () => {
+        const url = byName(plan, "bookinfo-url");
+        expect(url.inputs.create).toBe("bash components/scripts/ingress-url.sh");
+        expect(url.inputs.update).toBeUndefined();
+        expect(env("bookinfo-url")).toEqual({
+            KUBE_CONTEXT: "istio-dev",
+            GATEWAY_NAMESPACE: "istio-ingress",
+            GATEWAY_SERVICE: "istio-ingressgateway",
+            GATEWAY_SERVICE_TYPE: "NodePort",
+            MINIKUBE_PROFILE: "istio-dev",
+            INGRESS_URL_PENDING: "report",
+        });
+        expect(url.inputs.triggers).toEqual([providerOf(plan).inputs.clusterIdentifier, "NodePort"]);
+        expect(url.dependsOn).toContain(byName(plan, "istio-ingressgateway").urn);
+    });
+
+    test("the product page check looks where bookinfoUrl does, for the page's title", () => {
+        const { INGRESS_URL_PENDING, ...urlEnv } = env("bookinfo-url");
+        expect(INGRESS_URL_PENDING).toBe("report");
+        expect(env("check-ingress-productpage")).toMatchObject({ ...urlEnv, EXPECTED_TITLE: "Simple Bookstore App", CHECK_NAME: "ingress-productpage" });
+        expect(env("check-ingress-productpage")).not.toHaveProperty("INGRESS_URL_PENDING");
+    });
+
+    test("dev's dashboards: one group per addon in istio-system, after its images, not in the chain to the checks", () => {
+        const groups = ofType(plan, "kubernetes:yaml/v2:ConfigGroup").filter((r) => r.name.startsWith("addon-"));
+        expect(groups.map((g) => g.name)).toEqual(["addon-prometheus", "addon-kiali"]);
+        expect(byName(plan, "addon-kiali").dependsOn).toEqual(
+            expect.arrayContaining([byName(plan, "istio-system").urn, byName(plan, "preload-quay.io/kiali/kiali:v2.26").urn]),
+        );
+        const checks = plan.resources.filter((r) => r.name.startsWith("check-"));
+        for (const c of checks) for (const g of groups) expect(c.dependsOn).not.toContain(g.urn);
+    });
+
+    test("the cluster stack: a LoadBalancer the update does not wait on, found from the cluster, and no dashboards", async () => {
+        const cluster = await planFor("cluster");
+        const values = byName(cluster, "istio-ingressgateway").inputs.values as Record<string, any>;
+        expect(values.service).toMatchObject({ type: "LoadBalancer", annotations: { "pulumi.com/skipAwait": "true" } });
+        expect(env("bookinfo-url", cluster)).toMatchObject({ GATEWAY_SERVICE_TYPE: "LoadBalancer", MINIKUBE_PROFILE: "", KUBE_CONTEXT: "my-cluster" });
+        expect(cluster.resources.filter((r) => r.name.startsWith("addon-"))).toEqual([]);
+    });
+
+    test("gateway.enabled=false: no gateway, no routes, no URL, no product page check", async () => {
+        const off = await planFor("dev", ["gateway.enabled=false"]);
+        const names = off.resources.map((r) => r.name);
+        for (const gone of ["istio-ingress", "istio-ingressgateway", "bookinfo-gateway-default", "bookinfo-url", "check-ingress-productpage"]) {
+            expect(names).not.toContain(gone);
+        }
+        expect(names).toContain("check-plaintext-from-outside");
+    });
+
+    test("addons=[grafana,jaeger] preloads exactly their images", async () => {
+        const other = await planFor("dev", ["addons[0]=grafana", "addons[1]=jaeger"]);
+        const groups = other.resources.filter((r) => r.name.startsWith("addon-")).map((r) => r.name);
+        expect(groups).toEqual(["addon-grafana", "addon-jaeger"]);
+        const images = other.resources.filter((r) => r.name.startsWith("preload-")).map((r) => (r.inputs.environment as Record<string, string>).PRELOAD_IMAGE);
+        expect(images).toEqual(expect.arrayContaining(["docker.io/grafana/grafana:12.0.1", "docker.io/jaegertracing/jaeger:2.14.0"]));
+        expect(images).not.toContain("quay.io/kiali/kiali:v2.26");
     });
 });
 

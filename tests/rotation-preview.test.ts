@@ -40,16 +40,33 @@ describe("the preview of a rotation", () => {
     test("no chart or sample group has an unknown input: the engine renders them and lists updates, not deletes", () => {
         const remote = rotation.resources.filter((r) => r.remote);
         expect(remote.map((r) => r.name).sort()).toEqual(
-            ["istio-base", "istiod", "sleep-default", "bookinfo-default", "sleep-manual-inject", "bookinfo-manual-inject", "sleep-outside-mesh"].sort(),
+            [
+                "istio-base",
+                "istiod",
+                "sleep-default",
+                "bookinfo-default",
+                "sleep-manual-inject",
+                "bookinfo-manual-inject",
+                "sleep-outside-mesh",
+                "istio-ingressgateway",
+                "bookinfo-gateway-default",
+                "addon-prometheus",
+                "addon-kiali",
+            ].sort(),
         );
         for (const component of remote) expect({ name: component.name, unknown: hasUnknown(component.inputs) }).toEqual({ name: component.name, unknown: false });
         // istiod rolls to the new Secrets: its pod annotation is the new generation's fingerprint.
         const values = byName(rotation, "istiod").inputs.values as { pilot: { podAnnotations: Record<string, string> } };
         expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/certificates": certificatesFingerprint(stackSettings(1)) });
+        // So does the ingress gateway, whose proxy must get its certificate from the new root too.
+        const gateway = byName(rotation, "istio-ingressgateway").inputs.values as { podAnnotations: Record<string, string> };
+        expect(gateway.podAnnotations).toEqual(values.pilot.podAnnotations);
     });
 
     test("the samples, injected by hand or by the webhook, carry the new fingerprint; kube-inject does not run again", () => {
-        for (const group of ofType(rotation, "kubernetes:yaml/v2:ConfigGroup").filter((g) => g.name !== "sleep-outside-mesh")) {
+        const samples = ofType(rotation, "kubernetes:yaml/v2:ConfigGroup").filter((g) => /^(sleep|bookinfo)-/.test(g.name) && !g.name.startsWith("bookinfo-gateway-"));
+        expect(samples).toHaveLength(5);
+        for (const group of samples.filter((g) => g.name !== "sleep-outside-mesh")) {
             expect(group.inputs.yaml).toContain(`istio-minikube/certificates: ${certificatesFingerprint(stackSettings(1))}`);
         }
         const injects = rotation.resources.filter((r) => r.name.endsWith("-kube-inject"));

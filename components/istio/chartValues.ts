@@ -100,3 +100,44 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
         },
     };
 }
+
+export interface GatewayValueInputs {
+    serviceType: "NodePort" | "LoadBalancer";
+    /** certificatesFingerprint() of the certificate settings: new certificates roll the gateway's proxy too. */
+    certificates: string;
+}
+
+/** How long the gateway's Deployment may take to become available before `pulumi up` fails naming it. */
+export const GATEWAY_READY_TIMEOUT_SECONDS = 300;
+
+/**
+ * Istio's gateway chart (manifests/charts/gateway at 1.30.3). The chart's own pod label
+ * sidecar.istio.io/inject and annotation inject.istio.io/templates: gateway stay (values.yaml
+ * podAnnotations and templates/_helpers.tpl gateway.sidecarInjectionLabels; values here merge over them),
+ * so the program's webhook injects the gateway template. The Service ports are the demo profile's
+ * (manifests/helm-profiles/demo.yaml): bookinfo-gateway.yaml's server listens on 8080, and istiod binds a
+ * Gateway server to the targetPort of the Service port with that number, else to the number as it is
+ * (pilot/pkg/model/gateway.go resolvePorts), so the Service must send port 80 to 8080.
+ */
+export function gatewayChartValues(inputs: GatewayValueInputs): Record<string, unknown> {
+    return {
+        replicaCount: 1,
+        autoscaling: { enabled: false },
+        resources: { requests: { cpu: "10m", memory: "40Mi" } },
+        podAnnotations: { [CERTIFICATES_ANNOTATION]: inputs.certificates },
+        // On every object of the chart (templates/deployment.yaml, service.yaml); only the Deployment awaits.
+        annotations: { "pulumi.com/timeoutSeconds": String(GATEWAY_READY_TIMEOUT_SECONDS) },
+        service: {
+            type: inputs.serviceType,
+            // A LoadBalancer Service is ready for @pulumi/kubernetes only once it has an address
+            // (provider/pkg/await/service.go), which minikube gives only while `minikube tunnel` runs:
+            // the stack output bookinfoUrl says how to get one instead of `up` waiting for it.
+            annotations: inputs.serviceType === "LoadBalancer" ? { "pulumi.com/skipAwait": "true" } : {},
+            ports: [
+                { name: "status-port", port: 15021, protocol: "TCP", targetPort: 15021 },
+                { name: "http2", port: 80, protocol: "TCP", targetPort: 8080 },
+                { name: "https", port: 443, protocol: "TCP", targetPort: 8443 },
+            ],
+        },
+    };
+}

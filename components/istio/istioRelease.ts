@@ -96,6 +96,10 @@ export class IstioRelease extends pulumi.ComponentResource {
         return this.path("manifests", "charts", "istio-control", "istio-discovery");
     }
 
+    get gatewayChart(): pulumi.Output<string> {
+        return this.path("manifests", "charts", "gateway");
+    }
+
     get istioctl(): pulumi.Output<string> {
         return this.path("bin", "istioctl");
     }

@@ -58,3 +58,22 @@ export function sampleImages(istioVersion: string, sample: "sleep" | "bookinfo")
 export function controlPlaneImages(istioVersion: string): { pilot: string; proxy: string } {
     return { pilot: `${ISTIO_HUB}/pilot:${istioVersion}`, proxy: `${ISTIO_HUB}/proxyv2:${istioVersion}` };
 }
+
+/**
+ * Images of the release's dashboards (samples/addons/<name>.yaml on Istio's release-1.30 branch, the
+ * module commit of e2e/tools/istio-charts.version; the real tier compares this table with the release
+ * archive's manifests). Another Istio minor falls back to these; a wrong guess only means a pull.
+ */
+const ADDON_IMAGES: Record<string, Record<"prometheus" | "kiali" | "grafana" | "jaeger", readonly string[]>> = {
+    "1.30": {
+        prometheus: ["ghcr.io/prometheus-operator/prometheus-config-reloader:v0.89.0", "docker.io/prom/prometheus:v3.10.0"],
+        kiali: ["quay.io/kiali/kiali:v2.26"],
+        grafana: ["docker.io/grafana/grafana:12.0.1"],
+        jaeger: ["docker.io/jaegertracing/jaeger:2.14.0"],
+    },
+};
+
+export function addonImages(istioVersion: string, addon: "prometheus" | "kiali" | "grafana" | "jaeger"): readonly string[] {
+    const minor = istioVersion.split(".").slice(0, 2).join(".");
+    return (ADDON_IMAGES[minor] ?? ADDON_IMAGES["1.30"])[addon];
+}

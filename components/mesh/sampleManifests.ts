@@ -76,6 +76,21 @@ export function prepareSampleObjects(manifest: string, options: PrepareOptions):
 }
 
 /**
+ * One of the release's dashboards (samples/addons/<name>.yaml) as it is, each object in the namespace the
+ * file gives it (istio-system), with only the readiness bound added to its Deployments.
+ */
+export function prepareAddonObjects(manifest: string): K8sObject[] {
+    return parseObjects(manifest).map((original) => {
+        const obj = structuredClone(original);
+        if (obj.kind === "Deployment") {
+            obj.metadata = { ...(obj.metadata ?? {}) };
+            obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), "pulumi.com/timeoutSeconds": String(READY_TIMEOUT_SECONDS) };
+        }
+        return obj;
+    });
+}
+
+/**
  * Adds annotations to every Deployment's pod template of a manifest, leaving the rest as it is: for a
  * manifest `istioctl kube-inject` has already injected.
  */

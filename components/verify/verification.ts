@@ -1,8 +1,12 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { MtlsMode, OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "../config";
+import { GatewayServiceType, MtlsMode, OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "../config";
 import { SAMPLE_APPS } from "../mesh/sampleManifests";
+import { ingressUrlEnvironment } from "../mesh/bookinfoIngress";
+
+/** The title of bookinfo's product page (samples/bookinfo/src/productpage/templates/productpage.html). */
+export const PRODUCTPAGE_TITLE = "Simple Bookstore App";
 
 export interface CheckSpec {
     /** Plain name, used for the command, the stack output and the table. */
@@ -25,6 +29,8 @@ export interface VerificationInputs {
     samples: SampleName[];
     /** The injected namespace that runs bookinfo, if any: the curl checks need productpage and details. */
     bookinfoNamespace?: string;
+    /** The ingress gateway, when it runs and bookinfo is routed through it. */
+    ingress?: { serviceType: GatewayServiceType; minikubeProfile?: string };
     attempts?: number;
     delaySeconds?: number;
     /** Check names the stack chose not to run (config `skipChecks`). */
@@ -48,6 +54,15 @@ export function bookinfoNamespaceOf(settings: StackSettings): string | undefined
     return settings.samples.includes("bookinfo") ? meshNamespacesOf(settings)[0] : undefined;
 }
 
+/** The gateway's exposure, when bookinfo's product page is routed through it (config gateway.enabled). */
+export function ingressOf(settings: StackSettings): VerificationInputs["ingress"] {
+    if (!settings.gateway.enabled || !bookinfoNamespaceOf(settings)) return undefined;
+    return {
+        serviceType: settings.gateway.serviceType,
+        minikubeProfile: settings.cluster.kind === "minikube" ? settings.cluster.minikube.profile : undefined,
+    };
+}
+
 /** What the checks of a stack need to know, from its settings (used by `pulumi up` and `npm run verify`). */
 export function verificationInputsOf(settings: StackSettings, retries?: { attempts: number; delaySeconds: number }): VerificationInputs {
     return {
@@ -56,6 +71,7 @@ export function verificationInputsOf(settings: StackSettings, retries?: { attemp
         injectedNamespaces: meshNamespacesOf(settings),
         samples: settings.samples,
         bookinfoNamespace: bookinfoNamespaceOf(settings),
+        ingress: ingressOf(settings),
         skip: settings.skipChecks,
         ...retries,
     };
@@ -99,6 +115,19 @@ export function verificationChecks(inputs: VerificationInputs): CheckSpec[] {
                 { ...mesh, OUTSIDE_NAMESPACE: OUTSIDE_MESH_NAMESPACE },
             ),
         );
+        if (inputs.ingress) {
+            checks.push(
+                check(
+                    "ingress-productpage",
+                    "bookinfo's product page answers HTTP 200 from the host through the ingress gateway",
+                    "check-ingress-productpage.sh",
+                    {
+                        ...ingressUrlEnvironment({ kubeContext: inputs.kubeContext, ...inputs.ingress }),
+                        EXPECTED_TITLE: PRODUCTPAGE_TITLE,
+                    },
+                ),
+            );
+        }
     }
     const skip = new Set(inputs.skip ?? []);
     return checks.map((c) => (skip.has(c.name) ? { ...c, skipped: "skipped: listed in the stack's skipChecks" } : c));

@@ -42,16 +42,21 @@ export function ofType(plan: Plan, type: string): PlannedResource[] {
 
 /**
  * An unpacked Istio release in the plan's HOME, as a stack that ran `pulumi up` before has it: the charts,
- * istioctl and the two samples (a small fixture manifest) at known paths. Returns its removal.
+ * istioctl, the two samples, bookinfo's routes and the addons (small fixture manifests) at known paths. Returns its removal.
  */
 export function unpackedRelease(version = "1.30.3"): () => void {
     const release = path.join(PLAN_HOME, ".cache", "istio-minikube", "releases", `istio-${version}`);
-    const fixture = fs.readFileSync(path.join(__dirname, "..", "fixtures", "sample-app.yaml"), "utf8");
-    for (const dir of ["manifests/charts/base", "manifests/charts/istio-control/istio-discovery", "samples/curl", "samples/bookinfo/platform/kube", "bin"]) {
+    const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", name), "utf8");
+    const dirs = ["manifests/charts/base", "manifests/charts/istio-control/istio-discovery", "manifests/charts/gateway", "samples/curl", "samples/bookinfo/platform/kube"];
+    for (const dir of [...dirs, "samples/bookinfo/networking", "samples/addons", "bin"]) {
         fs.mkdirSync(path.join(release, dir), { recursive: true });
     }
-    fs.writeFileSync(path.join(release, "samples/curl/curl.yaml"), fixture);
-    fs.writeFileSync(path.join(release, "samples/bookinfo/platform/kube/bookinfo.yaml"), fixture);
+    fs.writeFileSync(path.join(release, "samples/curl/curl.yaml"), fixture("sample-app.yaml"));
+    fs.writeFileSync(path.join(release, "samples/bookinfo/platform/kube/bookinfo.yaml"), fixture("sample-app.yaml"));
+    fs.writeFileSync(path.join(release, "samples/bookinfo/networking/bookinfo-gateway.yaml"), fixture("gateway-routes.yaml"));
+    for (const addon of ["prometheus", "kiali", "grafana", "jaeger"]) {
+        fs.writeFileSync(path.join(release, "samples/addons", `${addon}.yaml`), fixture("addon.yaml"));
+    }
     fs.writeFileSync(path.join(release, "bin/istioctl"), "");
     fs.writeFileSync(path.join(release, ".istio-minikube-complete"), "sha\n");
     return () => fs.rmSync(release, { recursive: true, force: true });
