@@ -10,7 +10,7 @@
 import * as crypto from "crypto";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue } from "./harness/pulumiStack";
-import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
+import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { OWNER_LABEL, ownerLabelValue } from "../components/istio/existingIstio";
 
 jest.setTimeout(20 * 60_000);
@@ -27,6 +27,8 @@ const config = (kubeContext: string): ConfigMap => ({
     "istio-minikube:istio.releaseUrl": { value: RELEASE_URL },
     "istio-minikube:injection.auto[0]": { value: "default" },
     "istio-minikube:injection.manual[0]": { value: "manual-inject" },
+    // As Pulumi.cluster.yaml: the gateway behind a load balancer, which this cluster does not have.
+    "istio-minikube:gateway.serviceType": { value: "LoadBalancer" },
     ...Object.fromEntries(DATA_PLANE_CHECKS.map((check, i) => [`istio-minikube:skipChecks[${i}]`, { value: check }])),
 });
 
@@ -107,6 +109,14 @@ describe(`stack ${STACK} on an existing cluster`, () => {
             ["sidecars-injected", "pass"],
             ...DATA_PLANE_CHECKS.map((c) => [c, "skipped"]),
         ]);
+
+        // The gateway, injected with the gateway template; no load balancer answers here, so `up` did not
+        // wait for an address and the URL output says how to get one.
+        expect(deploymentAvailable(world, "istio-ingress", "istio-ingressgateway")).toBe(true);
+        for (const pod of gatewayPods(world)) expect(pod.proxyArgs.slice(0, 2)).toEqual(["proxy", "router"]);
+        expect(out.bookinfoUrl).toMatch(/^pending: Service istio-ingress\/istio-ingressgateway has no load balancer address yet; the cluster has no load balancer controller answering/);
+        // The project's default dashboards (this stack sets no addons).
+        for (const name of ["prometheus", "kiali"]) expect({ name, available: deploymentAvailable(world, "istio-system", name) }).toEqual({ name, available: true });
     });
 
     test("nothing changed: a preview, a second up and a refresh each change nothing", async () => {
@@ -159,10 +169,10 @@ describe(`stack ${STACK} on an existing cluster`, () => {
 
     test("destroy leaves none of the stack's objects but the documented ones", async () => {
         figures.destroy = (await run(world.harness, "destroy", (o) => world.harness.stack.destroy(o))).seconds;
-        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
+        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "istio-ingress", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
         expect(objectNames(world, "mutatingwebhookconfigurations")).toEqual([]);
         expect(objectNames(world, "validatingwebhookconfigurations")).toEqual([]);
-        expect([...objectNames(world, "clusterroles"), ...objectNames(world, "clusterrolebindings")].filter((n) => /istio/.test(n))).toEqual([]);
+        expect([...objectNames(world, "clusterroles"), ...objectNames(world, "clusterrolebindings")].filter((n) => /istio|kiali|prometheus/.test(n))).toEqual([]);
         expect(objectNames(world, "deployments", ["--namespace=default"])).toEqual([]);
         expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels?.["istio-injection"]).toBeUndefined();
         // Documented to stay (README: Teardown): the CRDs, labelled as this stack's, and istiod's ConfigMaps.
@@ -173,8 +183,9 @@ describe(`stack ${STACK} on an existing cluster`, () => {
     });
 
     test("up again on the same cluster: its own kept CRDs are not in the way; with istiod not answering it fails naming the webhook, and converges once istiod is back", async () => {
-        // Without samples, so nothing else waits out its readiness timeout while the update fails.
+        // Without samples and the gateway, so no pod waits out its readiness timeout while the update fails.
         setStackConfigValue(world.harness, "istio-minikube:samples", []);
+        setStackConfigValue(world.harness, "istio-minikube:gateway", { enabled: false });
         world.istiod.down = true;
         await expect(run(world.harness, "up (istiod not answering)", (o) => world.harness.stack.up(o))).rejects.toThrow(/failed calling webhook "validation\.istio\.io"/);
         world.istiod.down = false;

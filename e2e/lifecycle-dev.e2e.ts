@@ -4,7 +4,7 @@
 // and image loads are recorded; MinikubeCluster's and ImagePreload's commands run for real against them.
 // Everything else is as in lifecycle-cluster.e2e.ts.
 import { backendText, exportState, figuresLine, plainPrivateKeys, run } from "./harness/pulumiStack";
-import { createPod, DATA_PLANE_CHECKS, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
+import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayNodePort, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { missingProfilePreviewMessage } from "../components/cluster/hostPreparation";
 
 jest.setTimeout(20 * 60_000);
@@ -57,7 +57,28 @@ describe("the dev stack on a fresh machine (stand-in minikube)", () => {
             for (const [pod, containers] of Object.entries(podContainers(world, namespace))) expect({ pod, containers }).toEqual({ pod, containers: expect.arrayContaining(["istio-proxy"]) });
         }
         expect(createPod(world, "default", "probe-dev")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
-        expect((out.verificationResults as { check: string; status: string }[]).map((r) => r.status)).toEqual(["pass", "pass", "pass", "skipped", "skipped", "skipped"]);
+        expect((out.verificationResults as { check: string; status: string }[]).map((r) => r.status)).toEqual(["pass", "pass", "pass", "skipped", "skipped", "skipped", "skipped"]);
+    });
+
+    test("the getting-started view: the gateway injected by the real istiod with the gateway template, bookinfo routed, the URL from minikube, the dashboards up", async () => {
+        const out = await outputs();
+        expect(deploymentAvailable(world, "istio-ingress", "istio-ingressgateway")).toBe(true);
+        const pods = gatewayPods(world);
+        expect(pods.length).toBeGreaterThanOrEqual(1);
+        for (const pod of pods) {
+            expect(pod.containers).toEqual(["istio-proxy"]);
+            expect(pod.proxyArgs.slice(0, 2)).toEqual(["proxy", "router"]);
+        }
+        expect(objectNames(world, "gateways.networking.istio.io")).toEqual(["default/bookinfo-gateway"]);
+        expect(objectNames(world, "virtualservices.networking.istio.io")).toEqual(["default/bookinfo"]);
+        // minikube's answer for the profile (the stand-in gives the node's address) and the Service's node port.
+        const node = getJson(world, ["get", "nodes"]).items[0];
+        const address = node.status.addresses.find((a: { type: string }) => a.type === "InternalIP").address;
+        expect(out.bookinfoUrl).toBe(`http://${address}:${gatewayNodePort(world)}/productpage`);
+        expect(world.standins.calls()).toContain("ip --profile=istio-dev");
+        expect(out.dashboards).toEqual(["prometheus", "kiali"]);
+        for (const name of ["prometheus", "kiali"]) expect({ name, available: deploymentAvailable(world, "istio-system", name) }).toEqual({ name, available: true });
+        expect(out.preloadedImages).toEqual(expect.arrayContaining(["quay.io/kiali/kiali:v2.26", "docker.io/prom/prometheus:v3.10.0"]));
     });
 
     test("nothing changed: a preview, a second up and a refresh each change nothing", async () => {
@@ -87,8 +108,9 @@ describe("the dev stack on a fresh machine (stand-in minikube)", () => {
     test("destroy removes the stack's objects, the images and the profile", async () => {
         figures.destroy = (await run(world.harness, "destroy", (o) => world.harness.stack.destroy(o))).seconds;
         expect(world.standins.profileExists(PROFILE)).toBe(false);
-        expect(world.standins.calls().filter((c) => /^image rm /.test(c)).length).toBeGreaterThanOrEqual(9);
-        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
+        expect(world.standins.calls().filter((c) => /^image rm /.test(c)).length).toBeGreaterThanOrEqual(12);
+        expect(objectNames(world, "namespaces").filter((n) => ["istio-system", "istio-ingress", "manual-inject", "outside-mesh"].includes(n))).toEqual([]);
+        expect([...objectNames(world, "clusterroles"), ...objectNames(world, "clusterrolebindings")].filter((n) => /istio|kiali|prometheus/.test(n))).toEqual([]);
         expect([...objectNames(world, "mutatingwebhookconfigurations"), ...objectNames(world, "validatingwebhookconfigurations")]).toEqual([]);
         expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels?.["istio-injection"]).toBeUndefined();
     });

@@ -202,6 +202,8 @@ function checksFor(mtls: MtlsMode, attempts = 2): CheckSpec[] {
         injectedNamespaces: [MESH_NS, "legacy"],
         samples: ["sleep", "bookinfo"],
         bookinfoNamespace: MESH_NS,
+        // The product page check has its own tests (tests/ingress.test.ts).
+        ingress: { serviceType: "NodePort", minikubeProfile: CONTEXT },
         attempts,
         delaySeconds: 0,
     });

@@ -41,7 +41,7 @@ describe("skipChecks", () => {
     test("a skipped check gets no command and reports itself as skipped; the others still run", async () => {
         const plan = await planFor("dev", ["skipChecks[0]=curl-with-certificates", "skipChecks[1]=plaintext-from-outside"]);
         const commands = plan.resources.filter((r) => r.name.startsWith("check-")).map((r) => r.name);
-        expect(commands).toEqual(["check-control-plane-ready", "check-mtls-mode", "check-sidecars-injected", "check-curl-without-certificates"]);
+        expect(commands).toEqual(["check-control-plane-ready", "check-mtls-mode", "check-sidecars-injected", "check-curl-without-certificates", "check-ingress-productpage"]);
         const settings = parseSettings({ "istio-minikube:skipChecks": JSON.stringify(["curl-with-certificates"]) }, "dev", ENV);
         const specs = verificationChecks(verificationInputsOf(settings));
         expect(specs.find((c) => c.name === "curl-with-certificates")?.skipped).toBe("skipped: listed in the stack's skipChecks");

@@ -14,7 +14,7 @@ export const ISTIO_RELEASE = "1.30.3";
 const RELEASE_PORT = 8099;
 export const RELEASE_URL = `http://127.0.0.1:${RELEASE_PORT}/istio-${ISTIO_RELEASE}-linux-amd64.tar.gz`;
 /** The checks that need a data plane (Envoy), which cannot run here. */
-export const DATA_PLANE_CHECKS = ["curl-with-certificates", "curl-without-certificates", "plaintext-from-outside"];
+export const DATA_PLANE_CHECKS = ["curl-with-certificates", "curl-without-certificates", "plaintext-from-outside", "ingress-productpage"];
 
 export interface World {
     bin: string;
@@ -81,6 +81,30 @@ export function podContainers(world: World, namespace: string): Record<string, s
     return Object.fromEntries(
         pods.map((p: any) => [p.metadata.name, [...(p.spec.initContainers ?? []), ...p.spec.containers].map((c: { name: string }) => c.name)]),
     );
+}
+
+/** Whether a Deployment reports the condition Available=True. */
+export function deploymentAvailable(world: World, namespace: string, name: string): boolean {
+    const deployment = getJson(world, ["get", "deployment", name, `--namespace=${namespace}`]) as any;
+    return (deployment.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Available" && c.status === "True");
+}
+
+/**
+ * The ingress gateway's pods as the API server stored them: their containers, and the arguments of their
+ * istio-proxy (`proxy router` for the gateway template, `proxy sidecar` for a sidecar).
+ */
+export function gatewayPods(world: World): { containers: string[]; proxyArgs: string[] }[] {
+    const pods = getJson(world, ["get", "pods", "--namespace=istio-ingress", "--selector=istio=ingressgateway"]).items;
+    return pods.map((p: any) => ({
+        containers: p.spec.containers.map((c: { name: string }) => c.name),
+        proxyArgs: p.spec.containers.find((c: { name: string }) => c.name === "istio-proxy")?.args ?? [],
+    }));
+}
+
+/** The node port Kubernetes gave the gateway Service's http2 port. */
+export function gatewayNodePort(world: World): number {
+    const service = getJson(world, ["get", "service", "istio-ingressgateway", "--namespace=istio-ingress"]) as any;
+    return service.spec.ports.find((p: { name: string }) => p.name === "http2").nodePort;
 }
 
 /** Creates a bare pod and returns its containers as the API server stored it (after the webhooks). */

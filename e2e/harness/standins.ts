@@ -2,7 +2,8 @@
 // (the kvm2 driver's tool, which the preflight looks for). They are small bash scripts, written by the test
 // into a folder it puts first on PATH. The minikube stand-in keeps its profiles in a state folder: `start`
 // points the profile's kubeconfig context at the tier's local API server (as minikube writes the context
-// of the cluster it started), `status` answers with minikube's exit codes (0 running, 85 no such profile:
+// of the cluster it started), `ip` gives the node's address as the API server has it (minikube prints the
+// address of the profile's node), `status` answers with minikube's exit codes (0 running, 85 no such profile:
 // cmd/minikube/cmd/status.go), `delete` removes the profile and its context, and `image load`/`ls`/`rm`
 // keep the list of loaded images, read from the archive's manifest.json as a runtime would. Every call is
 // recorded in calls.log.
@@ -48,6 +49,12 @@ case "$command" in
         echo "stand-in minikube: started profile $profile" >&2
         ;;
     update-context) ;;
+    ip)
+        [ -f "$dir/running" ] || { echo "stand-in minikube: profile $profile is not running" >&2; exit 1; }
+        "$MINIKUBE_STANDIN_KUBECTL" --kubeconfig="$KUBECONFIG" --context="$profile" get nodes \
+            --output='jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'
+        echo
+        ;;
     delete)
         rm -rf "$dir"
         kube config delete-context "$profile" || true
