@@ -6,6 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+# What the harness runs besides the tools it builds (.ci/run installs them): without socat, say, the engine's
+# events would silently not reach the tests.
+missing=()
+for tool in go node ip socat python3 openssl curl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "real tier: missing on PATH: ${missing[*]} (Debian: apt-get install iproute2 socat python3 openssl curl)" >&2
+    exit 1
+fi
 built=$(bash e2e/build-tools.sh)
 bin=${built#bin=}
 echo "real tier: tools ready in $(($(date +%s) - started)) s" >&2

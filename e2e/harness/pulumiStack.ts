@@ -102,7 +102,9 @@ export async function newStack(opts: {
  * The `pulumi` the Automation API runs: the real CLI inside the namespace. The Automation API listens for
  * the engine's events on 127.0.0.1:PORT of the test's own namespace and passes `--event-log tcp://...`
  * (@pulumi/pulumi automation/stack.js setupEventLog); a unix socket, which both namespaces see, carries
- * that port into the tier's namespace (socat on both ends).
+ * that port into the tier's namespace (socat on both ends). `nodelay` on both TCP ends: the events arrive as a
+ * gRPC stream, and with Nagle's algorithm on socat's sockets (gRPC sets TCP_NODELAY on its own, socat does
+ * not) each operation took about 3 s longer (a no-op preview 12.9 s against 9.5 s, measured).
  */
 function cliWrapper(namespace: string, cli: string): string {
     return `#!/usr/bin/env bash
@@ -116,9 +118,9 @@ for arg in "$@"; do
 done
 if [ -n "$port" ]; then
     socket=$(mktemp -u /tmp/imk-events.XXXXXX)
-    socat UNIX-LISTEN:"$socket",fork TCP:127.0.0.1:"$port" &
+    socat UNIX-LISTEN:"$socket",fork TCP:127.0.0.1:"$port",nodelay &
     outside=$!
-    ip netns exec ${namespace} socat TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket" &
+    ip netns exec ${namespace} socat TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr,nodelay UNIX-CONNECT:"$socket" &
     inside=$!
     trap 'kill $outside $inside 2>/dev/null; rm -f "$socket"' EXIT
     for _ in $(seq 100); do
