@@ -1,51 +1,43 @@
-// `pulumi up` loads index.ts through ts-node with the project's TypeScript and type checking on, with
-// compiler options built the way @pulumi/pulumi cmd/run/run.js builds them (nodenext for TS >= 4.7,
-// then the project's tsconfig compilerOptions over them). Compile the program that way here.
+// How Pulumi's language host starts the program (Pulumi.yaml runtime.options): node with the nodeargs first,
+// in the project folder, then @pulumi/pulumi's cmd/run, which requires index.ts (package.json main). With
+// `typescript: false` cmd/run registers no ts-node: tsx's loader, from nodeargs, transpiles the .ts files.
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
+import * as YAML from "yaml";
 
 const projectDir = path.resolve(__dirname, "..");
+const runtimeOptions = (YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, string | boolean> } }).runtime.options;
+const nodeargs = String(runtimeOptions.nodeargs).split(" ");
 
-test("index.ts and its components type-check under Pulumi's ts-node setup", () => {
-    const tsnode = require("ts-node") as typeof import("ts-node");
-    const tsconfig = require("typescript").parseConfigFileTextToJson("tsconfig.json", fs.readFileSync(path.join(projectDir, "tsconfig.json"), "utf8")).config;
-    const service = tsnode.create({
-        compiler: "typescript",
-        transpileOnly: false,
-        project: path.join(projectDir, "tsconfig.json"),
-        compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...tsconfig.compilerOptions },
-    });
-    const file = path.join(projectDir, "index.ts");
-    const output = service.compile(fs.readFileSync(file, "utf8"), file);
-    expect(output).toContain('require("./components/config")');
-    expect(require(path.join(projectDir, "package.json")).dependencies["ts-node"]).toBeDefined();
+/** Runs `script` in node started the way Pulumi's language host starts it; PULUMI_DISABLE_RESOURCE_REFERENCES as `env` gives it. */
+function nodeAsPulumiStartsIt(script: string, env: NodeJS.ProcessEnv = {}): string {
+    const { PULUMI_DISABLE_RESOURCE_REFERENCES: _, ...rest } = process.env;
+    return execFileSync(process.execPath, [...nodeargs, "-e", script], { cwd: projectDir, env: { ...rest, ...env }, encoding: "utf8" });
+}
+
+test("Pulumi runs the program through tsx, a runtime dependency, not its built-in ts-node", () => {
+    expect(runtimeOptions.typescript).toBe(false);
+    expect(nodeargs).toContain("tsx/cjs");
+    expect(require(path.join(projectDir, "package.json")).dependencies.tsx).toBeDefined();
+    expect(require(path.join(projectDir, "package.json")).main).toBe("index.ts");
 });
 
-test("`pulumi up` only transpiles the program (Pulumi.yaml's tsconfig), which is the type-checked tsconfig.json plus noCheck", () => {
-    const YAML = require("yaml") as typeof import("yaml");
-    const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, unknown> } };
-    expect(project.runtime.options).toMatchObject({ typescript: true, tsconfig: "tsconfig.pulumi.json" });
-    const runtimeConfig = JSON.parse(fs.readFileSync(path.join(projectDir, "tsconfig.pulumi.json"), "utf8"));
-    // @pulumi/pulumi cmd/run/run.js: transpileOnly = compilerOptions.noCheck of the file Pulumi is given.
-    expect(runtimeConfig.extends).toBe("./tsconfig.json");
-    expect(runtimeConfig.compilerOptions).toEqual({ noCheck: true });
+test("every module index.ts loads, loads under that loader (index.ts itself needs the engine)", () => {
+    const modules = fs
+        .readFileSync(path.join(projectDir, "index.ts"), "utf8")
+        .split("\n")
+        .map((line) => /^import .* from "(\.\/[^"]+)";$/.exec(line)?.[1])
+        .filter((m): m is string => m !== undefined);
+    expect(modules.length).toBeGreaterThan(10);
+    const script = `for (const m of ${JSON.stringify(modules)}) require(m); process.stdout.write("loaded " + ${modules.length})`;
+    expect(nodeAsPulumiStartsIt(script)).toBe(`loaded ${modules.length}`);
 });
 
 describe("the program takes its remote components' children as URNs (components/pulumiRuntime.cjs)", () => {
-    const YAML = require("yaml") as typeof import("yaml");
-    const { execFileSync } = require("child_process") as typeof import("child_process");
-    const nodeargs = (YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { runtime: { options: { nodeargs: string } } }).runtime.options.nodeargs;
-
-    /** What @pulumi/pulumi decides when node starts the way Pulumi's language host starts it (nodeargs first, in the project folder). */
-    function sdkAcceptsResourceReferences(env: NodeJS.ProcessEnv): boolean {
-        const { PULUMI_DISABLE_RESOURCE_REFERENCES: _, ...rest } = process.env;
-        const out = execFileSync(process.execPath, [...nodeargs.split(" "), "-e", "process.stdout.write(String(!require('@pulumi/pulumi/utils').disableResourceReferences))"], {
-            cwd: projectDir,
-            env: { ...rest, ...env },
-            encoding: "utf8",
-        });
-        return out === "true";
-    }
+    /** What @pulumi/pulumi decides there. */
+    const sdkAcceptsResourceReferences = (env: NodeJS.ProcessEnv): boolean =>
+        nodeAsPulumiStartsIt("process.stdout.write(String(!require('@pulumi/pulumi/utils').disableResourceReferences))", env) === "true";
 
     test("Pulumi.yaml's nodeargs make @pulumi/pulumi ask for references as URNs, so it makes no getResource call per chart child", () => {
         expect(sdkAcceptsResourceReferences({})).toBe(false);

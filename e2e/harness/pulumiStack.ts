@@ -16,7 +16,7 @@ export const REPO = path.resolve(__dirname, "..", "..");
 export const PASSPHRASE = "real-tier-passphrase";
 
 /** The program's files, as `pulumi up` in the checkout sees them. */
-const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "components"];
+const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "package.json", "tsconfig.json", "components"];
 
 export interface StackHarness {
     stack: Stack;
