@@ -175,6 +175,20 @@ export function plainPrivateKeys(text: string): string[] {
     return [...text.matchAll(/PRIVATE KEY/g)].map((m) => text.slice(Math.max(0, m.index! - 400), m.index! + 40));
 }
 
+/**
+ * A no-op preview's figure: the median of `times` previews in a row, each of which must change nothing. One
+ * sample on 2 cores varies by a second or more, and the first one right after an `up` is the slowest, while
+ * the cluster is still busy with the objects that `up` made; all the samples are printed as well.
+ */
+export async function noopPreviewSeconds(harness: StackHarness, times = 3): Promise<{ median: number; samples: number[] }> {
+    const samples: number[] = [];
+    for (let i = 1; i <= times; i++) {
+        samples.push((await run(harness, `preview (no changes, ${i} of ${times})`, (o) => harness.stack.preview({ ...o, expectNoChanges: true }))).seconds);
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    return { median: sorted[Math.floor(sorted.length / 2)], samples };
+}
+
 /** The figures line the tier prints per stack. */
 export function figuresLine(stack: string, figures: Record<string, number>): string {
     return `lifecycle figures (${stack}): ${Object.entries(figures)
