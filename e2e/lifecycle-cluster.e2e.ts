@@ -9,7 +9,7 @@
 // e2e/tools/command-provider). Not here: Envoy, so the three curl checks are skipped by config.
 import * as crypto from "crypto";
 import { ConfigMap } from "@pulumi/pulumi/automation";
-import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue, noopPreviewSeconds } from "./harness/pulumiStack";
+import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue, noopPreviewSeconds, noopPreviewSamplesLine } from "./harness/pulumiStack";
 import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { OWNER_LABEL, ownerLabelValue } from "../components/istio/existingIstio";
 
@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures)}\n`);
-    if (noopPreviewSamples.length > 0) process.stdout.write(`no-op preview samples (${STACK}): ${noopPreviewSamples.map((s) => `${s.toFixed(1)}s`).join(" ")}\n`);
+    if (noopPreviewSamples.length > 0) process.stdout.write(`${noopPreviewSamplesLine(STACK, noopPreviewSamples)}\n`);
     await stopWorld(world);
 });
 

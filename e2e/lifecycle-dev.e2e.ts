@@ -3,7 +3,7 @@
 // (e2e/harness/standins.ts): `minikube start` points the profile's context at the tier's local API server,
 // and image loads are recorded; MinikubeCluster's and ImagePreload's commands run for real against them.
 // Everything else is as in lifecycle-cluster.e2e.ts.
-import { backendText, exportState, figuresLine, plainPrivateKeys, run, noopPreviewSeconds } from "./harness/pulumiStack";
+import { backendText, exportState, figuresLine, plainPrivateKeys, run, noopPreviewSeconds, noopPreviewSamplesLine } from "./harness/pulumiStack";
 import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayNodePort, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { missingProfilePreviewMessage } from "../components/cluster/hostPreparation";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures)}\n`);
-    if (noopPreviewSamples.length > 0) process.stdout.write(`no-op preview samples (${STACK}): ${noopPreviewSamples.map((s) => `${s.toFixed(1)}s`).join(" ")}\n`);
+    if (noopPreviewSamples.length > 0) process.stdout.write(`${noopPreviewSamplesLine(STACK, noopPreviewSamples)}\n`);
     await stopWorld(world);
 });
 

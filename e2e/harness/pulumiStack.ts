@@ -189,6 +189,11 @@ export async function noopPreviewSeconds(harness: StackHarness, times = 3): Prom
     return { median: sorted[Math.floor(sorted.length / 2)], samples };
 }
 
+/** The line the tier prints per stack after its figures: each no-op preview that went into the median. */
+export function noopPreviewSamplesLine(stack: string, samples: number[]): string {
+    return `no-op preview samples (${stack}): ${samples.map((s) => `${s.toFixed(1)}s`).join(" ")}`;
+}
+
 /** The figures line the tier prints per stack. */
 export function figuresLine(stack: string, figures: Record<string, number>): string {
     return `lifecycle figures (${stack}): ${Object.entries(figures)
