@@ -23,7 +23,7 @@ test("Pulumi runs the program through tsx, a runtime dependency, not its built-i
     expect(require(path.join(projectDir, "package.json")).main).toBe("index.ts");
 });
 
-test("every module index.ts loads, loads under that loader (index.ts itself needs the engine)", () => {
+test("every module index.ts imports loads under that loader (index.ts itself needs the engine)", () => {
     const modules = fs
         .readFileSync(path.join(projectDir, "index.ts"), "utf8")
         .split("\n")
@@ -48,16 +48,8 @@ describe("the program takes its remote components' children as URNs (components/
     });
 
     test("no component reads a chart's or config group's children (they arrive as URNs, not resources)", () => {
-        const readers: string[] = [];
-        const walk = (dir: string): void => {
-            for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-                const file = path.join(dir, entry.name);
-                if (entry.isDirectory()) walk(file);
-                else if (file.endsWith(".ts") && /\.resources\b/.test(fs.readFileSync(file, "utf8"))) readers.push(path.relative(projectDir, file));
-            }
-        };
-        walk(path.join(projectDir, "components"));
-        if (/\.resources\b/.test(fs.readFileSync(path.join(projectDir, "index.ts"), "utf8"))) readers.push("index.ts");
+        const programFiles = ["index.ts", ...(fs.readdirSync(path.join(projectDir, "components"), { recursive: true }) as string[]).map((f) => path.join("components", f))];
+        const readers = programFiles.filter((file) => file.endsWith(".ts") && /\.resources\b/.test(fs.readFileSync(path.join(projectDir, file), "utf8")));
         expect(readers).toEqual([]);
     });
 });
