@@ -344,19 +344,23 @@ describe("npm run plan", () => {
     });
 });
 
-describe("README", () => {
-    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+describe("docs/architecture.md", () => {
+    const architecture = fs.readFileSync(path.join(PROJECT_DIR, "docs", "architecture.md"), "utf8");
 
     test("its resource graph is the one the dev plan gives (run `npm run plan -- --stack dev --mermaid FILE` to refresh)", async () => {
         const { renderMermaid } = require("../scripts/plan-render") as typeof import("../scripts/plan-render");
         const plan = await planFor("dev");
-        const block = /<!-- graph:dev:start -->\n```mermaid\n([\s\S]*?)```\n<!-- graph:dev:end -->/.exec(readme);
+        const block = /<!-- graph:dev:start -->\n```mermaid\n([\s\S]*?)```\n<!-- graph:dev:end -->/.exec(architecture);
         expect(block).not.toBeNull();
         expect(block![1]).toBe(renderMermaid(plan));
     });
+});
+
+describe("docs/configuration.md", () => {
+    const configuration = fs.readFileSync(path.join(PROJECT_DIR, "docs", "configuration.md"), "utf8");
 
     test("its configuration table names every key", () => {
         const { CONFIG_KEYS } = require("../components/config") as typeof import("../components/config");
-        for (const key of CONFIG_KEYS) expect(readme).toMatch(new RegExp(`\\| \`${key}(\\.[a-zA-Z]+)?\` \\|`));
+        for (const key of CONFIG_KEYS) expect(configuration).toMatch(new RegExp(`\\| \`${key}(\\.[a-zA-Z]+)?\` \\|`));
     });
 });
