@@ -247,7 +247,7 @@ describe("./preflight, the script a newcomer runs", () => {
         spawnSync(path.join(REPO, "preflight"), args, { env: { PATH: `${bin.dir}:${sys}`, HOME: bin.workDir }, encoding: "utf8" });
     const EVERYTHING_BUT_CHECKSUM = {
         pulumi: `echo v3.248.0`,
-        node: "",
+        node: `echo v24.22.3`,
         npm: "",
         minikube: `echo v1.38.1`,
         kubectl: `echo "Client Version: v1.35.1"`,
@@ -278,6 +278,26 @@ describe("./preflight, the script a newcomer runs", () => {
         const result = run();
         expect(result.status).toBe(1);
         expect(result.stdout).toContain("  - kubectl: version 1.33.0 is too old; 1.34.0 or newer is needed (kubectl supports API servers one minor version away, and this stack runs Kubernetes v1.35.1)");
+    });
+
+    test.each([
+        ["v20.20.2", "past its end of life"],
+        ["v25.9.0", "an odd line, never long-term supported"],
+        ["v18.20.8", "older still"],
+    ])("Node.js %s (%s) is named, with the lines that are supported", (version) => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", node: `echo ${version}` });
+        const result = run();
+        expect(result.status).toBe(1);
+        expect(result.stdout).toBe(
+            `Missing prerequisites (nothing was created):\n  - node: version ${version.slice(1)} is not a supported line; install Node.js 22, 24 or 26 (the lines not past their end of life): https://nodejs.org/\n`,
+        );
+    });
+
+    test.each(["v22.23.5", "v24.22.3", "v26.12.1"])("Node.js %s is a supported line", (version) => {
+        bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", node: `echo ${version}` });
+        const result = run();
+        expect(result.stdout).toContain("All prerequisites found:");
+        expect(result.status).toBe(0);
     });
 
     test("an old Pulumi CLI is named with the minimum", () => {

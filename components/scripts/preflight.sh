@@ -11,7 +11,7 @@ need PREFLIGHT_TOOLS
 how_to_get() {
     case "$1" in
         pulumi) echo "the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/" ;;
-        node) echo "Node.js 20 or 22: https://nodejs.org/ (or your package manager)" ;;
+        node) echo "Node.js $(node_lines_text): https://nodejs.org/ (or your package manager)" ;;
         npm) echo "npm, which comes with Node.js" ;;
         minikube) echo "minikube: https://minikube.sigs.k8s.io/docs/start/" ;;
         kubectl) echo "kubectl: https://kubernetes.io/docs/tasks/tools/" ;;
@@ -27,6 +27,21 @@ how_to_get() {
         shasum) echo "shasum, which comes with macOS (perl)" ;;
         *) return 1 ;;
     esac
+}
+
+# The Node.js lines this program supports: those not past their end of life (odd lines never reach long-term
+# support) that @pulumi/pulumi supports. package.json's engines, README and CI's .ci/node-versions say the
+# same (tests/node-lines.test.ts).
+supported_node_lines="22 24 26"
+
+node_lines_text() { # "22, 24 or 26"
+    local -a lines
+    read -r -a lines <<<"$supported_node_lines"
+    local text=${lines[0]} i
+    for ((i = 1; i < ${#lines[@]}; i++)); do
+        if ((i == ${#lines[@]} - 1)); then text+=" or ${lines[i]}"; else text+=", ${lines[i]}"; fi
+    done
+    echo "$text"
 }
 
 # minimum_version TOOL: the oldest version this program works with, and why; nothing for tools without one.
@@ -58,6 +73,7 @@ installed_version() {
         pulumi) out=$(pulumi version 2>/dev/null) || true ;;
         minikube) out=$(minikube version --short 2>/dev/null) || true ;;
         kubectl) out=$(kubectl version --client 2>/dev/null) || true ;;
+        node) out=$(node --version 2>/dev/null) || true ;;
     esac
     if [[ "$out" =~ v?([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
         echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.${BASH_REMATCH[3]}"
@@ -92,6 +108,12 @@ for tool in $PREFLIGHT_TOOLS; do
         elif older_than "$have" "$need_version"; then
             missing+=("$tool: version $have is too old; $need_version or newer is needed $why; install $hint")
         fi
+    elif [ "$tool" = node ]; then
+        have=$(installed_version node)
+        case " $supported_node_lines " in
+            *" ${have%%.*} "*) ;;
+            *) missing+=("node: version ${have:-unknown} is not a supported line; install Node.js $(node_lines_text) (the lines not past their end of life): https://nodejs.org/") ;;
+        esac
     elif [ "$tool" = docker ] && ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
         missing+=("docker: installed, but the Docker daemon does not answer; start it, or add your user to the 'docker' group")
     fi
