@@ -53,3 +53,53 @@ describe("the program takes its remote components' children as URNs (components/
         expect(readers).toEqual([]);
     });
 });
+
+describe("Node's module compile cache (components/pulumiRuntime.cjs)", () => {
+    let cacheHome: string;
+    beforeEach(() => {
+        cacheHome = fs.mkdtempSync(path.join(require("os").tmpdir(), "compile-cache-"));
+    });
+    afterEach(() => fs.rmSync(cacheHome, { recursive: true, force: true }));
+
+    /** Node's own log of its compile cache (NODE_DEBUG_NATIVE=COMPILE_CACHE) for one run of `script`. */
+    function compileCacheLog(script: string, extraNodeArgs: string[] = []): string {
+        const { NODE_COMPILE_CACHE: _a, NODE_DISABLE_COMPILE_CACHE: _b, PULUMI_DISABLE_RESOURCE_REFERENCES: _c, ...rest } = process.env;
+        const result = require("child_process").spawnSync(process.execPath, [...extraNodeArgs, ...nodeargs, "-e", script], {
+            cwd: projectDir,
+            env: { ...rest, XDG_CACHE_HOME: cacheHome, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+            encoding: "utf8",
+        });
+        expect(result.status).toBe(0);
+        return `${result.stdout}${result.stderr}`;
+    }
+    const cacheDir = () => path.join(cacheHome, "istio-minikube", "node-compile-cache");
+    const sdkIndex = path.join(projectDir, "node_modules", "@pulumi", "pulumi", "index.js");
+    const component = path.join(projectDir, "components", "config.ts");
+    const loadProgram = `require("@pulumi/pulumi"); require("./components/config")`;
+    /** Node's line when a module's cached code was used (22: "cache for F was accepted"; 24 and 26 add "V8 code" and "CommonJS"). */
+    const cacheAccepted = (file: string) => new RegExp(`cache for (CommonJS )?${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} was accepted`);
+
+    test("every supported Node line has it (22.8 and newer)", () => {
+        expect(typeof (require("module") as { enableCompileCache?: unknown }).enableCompileCache).toBe("function");
+    });
+
+    test("the first run writes the cache under the user's cache folder, and the second reads it: @pulumi/pulumi and the tsx-compiled components are not compiled again", () => {
+        const first = compileCacheLog(loadProgram);
+        expect(first).not.toMatch(cacheAccepted(sdkIndex));
+        expect(fs.readdirSync(cacheDir()).length).toBeGreaterThan(0);
+
+        const second = compileCacheLog(loadProgram);
+        expect(second).toMatch(cacheAccepted(sdkIndex));
+        expect(second).toMatch(cacheAccepted(component));
+    });
+
+    test("a Node without module.enableCompileCache runs the program as before, with no cache", () => {
+        // What Node before 22.1 looks like to the preload: the same module, without the function.
+        const olderNode = path.join(cacheHome, "older-node.cjs");
+        fs.writeFileSync(olderNode, `delete require("module").enableCompileCache;\n`);
+        const log = compileCacheLog(`${loadProgram}; process.stdout.write("program loaded")`, ["--require", olderNode]);
+        expect(log).toContain("program loaded");
+        expect(log).not.toContain("[compile cache]");
+        expect(fs.existsSync(cacheDir())).toBe(false);
+    });
+});
