@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# npm run destroy [-- STACK]: `pulumi destroy` for the stack (dev when none is named).
+# npm run destroy [-- STACK] [-- pulumi destroy flags]: `pulumi destroy` for the stack (dev when none is
+# named), with the flags given after the stack (e.g. `npm run destroy -- dev --yes` where there is no
+# terminal to confirm on).
 #
 # Where the stack's cluster is really gone (a minikube stack whose profile no longer exists), the
 # Kubernetes provider is told to drop its objects from state instead of failing: it reads
@@ -15,10 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
 . scripts/stack-state.sh
-stack=${1:-dev}
+parse_stack_and_flags "$@"
 # This script decides where objects may be dropped from state; a value exported in the shell does not.
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
+require_answerable_confirmation destroy "${pulumi_flags[@]}"
 
 read_deployed_cluster "$stack"
 kind=$deployed_kind
@@ -28,19 +31,20 @@ context=$deployed_name
 advice() {
     log ""
     log "istio-minikube: 'pulumi destroy' of stack '$stack' did not finish; nothing was dropped from state."
+    log "  Pulumi's own error above says why. Where it is the cluster that did not answer:"
     if [ "$kind" = existing ]; then
-        log "  The cluster behind kubeconfig context '$context' did not answer, or refused the credentials."
-        log "  Fix access first (try: kubectl --context '$context' get namespaces), then run npm run destroy -- $stack again."
+        log "  the cluster behind kubeconfig context '$context' did not answer, or refused the credentials. Fix access"
+        log "  first (try: kubectl --context '$context' get namespaces), then run npm run destroy -- $stack again."
         log "  Only if that cluster is gone for good: PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack $stack"
         log "  drops its objects from state. On a cluster that still exists that leaves istiod, the injection webhook"
         log "  (failurePolicy: Fail) and the namespace labels behind, and pods in those namespaces cannot be created."
     elif [ "$kind" = minikube ]; then
-        log "  Check the minikube profile: minikube status -p '$context'; then run npm run destroy -- $stack again."
+        log "  check the minikube profile (minikube status -p '$context'), then run npm run destroy -- $stack again."
     fi
 }
 
 destroy() {
-    pulumi destroy --stack "$stack" || { advice; exit 1; }
+    pulumi destroy --stack "$stack" "${pulumi_flags[@]}" || { advice; exit 1; }
 }
 
 case "$kind" in
@@ -50,7 +54,7 @@ case "$kind" in
         case "$state" in
             missing)
                 log "minikube profile '$context' no longer exists: the stack's Kubernetes objects went with it and are dropped from state."
-                PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack "$stack"
+                PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack "$stack" "${pulumi_flags[@]}"
                 ;;
             running)
                 destroy

@@ -20,3 +20,42 @@ read_deployed_cluster() {
 require_profile_name() {
     [[ "$2" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] || die "stack '$1' names the minikube profile '$2', which is not a profile name"
 }
+
+# parse_stack_and_flags ARGS...: `npm run up -- [STACK] [pulumi flags...]` (and destroy): the first argument
+# is the stack unless it is a flag; dev when none is named. Sets stack and the array pulumi_flags, which go to
+# `pulumi up`/`pulumi destroy` as arguments of their own (never through a shell string).
+parse_stack_and_flags() {
+    stack=dev
+    if [ "$#" -gt 0 ] && [[ "$1" != -* ]]; then
+        stack=$1
+        shift
+    fi
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    pulumi_flags=("$@")
+}
+
+# require_answerable_confirmation COMMAND FLAGS...: `pulumi up` and `pulumi destroy` ask "Do you want to
+# perform this update?" and, with no terminal to ask on, stop with "--yes or --skip-preview or
+# --preview-only must be passed in to proceed when running in non-interactive mode" (Pulumi v3.248.0
+# pkg/cmd/pulumi/operations/up.go and destroy.go; cmdutil.Interactive: standard input and output are
+# terminals, TERM is not dumb, no --non-interactive). Say so here, before anything runs, with the way to run
+# it unattended, rather than after a destroy's advice about the cluster. PULUMI_SKIP_CONFIRMATIONS (1 or
+# true) counts as --yes there (sdk/go/common/env/env.go SkipConfirmations).
+require_answerable_confirmation() {
+    local command=$1 flag
+    shift
+    for flag in "$@"; do
+        case "$flag" in
+            --yes | -y | --yes=true | --skip-preview | -f | --skip-preview=true | --preview-only | --preview-only=true) return 0 ;;
+        esac
+    done
+    case "${PULUMI_SKIP_CONFIRMATIONS:-}" in 1 | [Tt][Rr][Uu][Ee]) return 0 ;; esac
+    local interactive=yes
+    [ -t 0 ] && [ -t 1 ] && [ "${TERM:-}" != dumb ] || interactive=""
+    for flag in "$@"; do [ "$flag" = --non-interactive ] && interactive=""; done
+    [ -n "$interactive" ] && return 0
+    die "'pulumi $command' asks for a confirmation, and there is no terminal to ask on (standard input or output is" \
+        "not a terminal: a script, CI, an editor's task), so Pulumi would stop before doing anything. Nothing was run." \
+        "To run it unattended, say yes up front: npm run $command -- $stack --yes" \
+        "(or set PULUMI_SKIP_CONFIRMATIONS=1)."
+}

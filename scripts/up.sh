@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# npm run up [-- STACK]: installs the program's packages, creates the stack if it is new, brings its
-# minikube profile back when it is stopped (a reboot, `minikube stop`) or its context is stale, and runs
-# `pulumi up` for it (dev when no stack is named). The program itself checks the host's tools first.
+# npm run up [-- STACK] [-- pulumi up flags]: installs the program's packages, creates the stack if it is new,
+# brings its minikube profile back when it is stopped (a reboot, `minikube stop`) or its context is stale,
+# and runs `pulumi up` for it (dev when no stack is named), with the flags given after the stack (e.g.
+# `npm run up -- dev --yes` where there is no terminal to confirm on). The program itself checks the host's
+# tools first.
 # The profile is started here, not in the program, because `pulumi up` begins with a preview, and a
 # preview must change nothing (components/cluster/minikubeCluster.ts resumeProfile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
 . scripts/stack-state.sh
-stack=${1:-dev}
+parse_stack_and_flags "$@"
 if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
     stacks=()
     for file in Pulumi.*.yaml; do
@@ -19,6 +21,7 @@ if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
     exit 2
 fi
 command -v pulumi >/dev/null 2>&1 || { ./preflight; exit 1; }
+require_answerable_confirmation up "${pulumi_flags[@]}"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 pulumi stack select --create "$stack"
 
@@ -44,4 +47,4 @@ if [ "$kind" = minikube ] && command -v minikube >/dev/null 2>&1; then
             "then npm run up -- $stack to build it all again."
     fi
 fi
-pulumi up --stack "$stack"
+pulumi up --stack "$stack" "${pulumi_flags[@]}"

@@ -37,8 +37,10 @@ function setUp(state: object, minikubeStatus?: number, options: { destroyFails?:
     if (options.destroyFails) fs.writeFileSync(path.join(bin.stateDir, "destroy-fails"), "");
 }
 
-function destroy(stack = "dev", env: Record<string, string> = {}) {
-    return runScript(SCRIPT, { fakeBin: bin, args: [stack], env, systemPath: SYSTEM_PATH });
+// The tests run the script with no terminal, so they say yes up front as an unattended run does
+// (PULUMI_SKIP_CONFIRMATIONS, which the real CLI reads too); the last tests are about that.
+function destroy(stack = "dev", env: Record<string, string> = {}, args: string[] = [stack]) {
+    return runScript(SCRIPT, { fakeBin: bin, args, env: { PULUMI_SKIP_CONFIRMATIONS: "1", ...env }, systemPath: SYSTEM_PATH });
 }
 
 /** The PULUMI_K8S_DELETE_UNREACHABLE each `pulumi destroy` ran with; [] when destroy never ran. */
@@ -142,3 +144,30 @@ test("a stack name with shell metacharacters is refused before pulumi runs", () 
     expect(result.calls).toEqual([]);
 });
 
+
+describe("without a terminal (a script, CI, an editor's task)", () => {
+    test("it stops before doing anything and names the real cause, not the minikube profile", () => {
+        setUp(MINIKUBE_STACK, 0);
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev"], systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("'pulumi destroy' asks for a confirmation, and there is no terminal to ask on");
+        expect(result.stderr).toContain("npm run destroy -- dev --yes");
+        expect(result.stderr).not.toContain("minikube status");
+        expect(bin.calls()).toEqual([]);
+    });
+
+    test("--yes after the stack goes to `pulumi destroy`", () => {
+        setUp(MINIKUBE_STACK, 0);
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes"], systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--yes"]);
+    });
+
+    test("--yes also reaches the destroy that drops a deleted profile's objects", () => {
+        setUp(MINIKUBE_STACK, 85);
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes"], systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--yes"]);
+        expect(destroys()).toEqual(["true"]);
+    });
+});

@@ -3,7 +3,7 @@
 // state holds back (a reboot, `minikube stop`), with the settings minikube stored for it.
 import * as fs from "fs";
 import * as path from "path";
-import { FakeBin, createFakeBin, runScript } from "./helpers/fakeBin";
+import { BASH, FakeBin, createFakeBin, runScript } from "./helpers/fakeBin";
 import { existingState, minikubeState } from "./helpers/stackState";
 
 const SCRIPT = path.join(__dirname, "..", "scripts", "up.sh");
@@ -21,11 +21,13 @@ esac`;
 let bin: FakeBin;
 afterEach(() => bin?.cleanup());
 
-function up(state: object, minikubeStatus: number, stack = "dev", minikube = MINIKUBE) {
+// The tests run the script with no terminal, so they say yes up front as an unattended run does
+// (PULUMI_SKIP_CONFIRMATIONS, which the real CLI reads too); the last tests are about that.
+function up(state: object, minikubeStatus: number, stack = "dev", minikube = MINIKUBE, args: string[] = [stack], env: Record<string, string> = { PULUMI_SKIP_CONFIRMATIONS: "1" }) {
     bin = createFakeBin({ pulumi: PULUMI, minikube });
     fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(state));
     fs.writeFileSync(path.join(bin.stateDir, "status"), String(minikubeStatus));
-    return runScript(SCRIPT, { fakeBin: bin, args: [stack], systemPath: SYSTEM_PATH });
+    return runScript(SCRIPT, { fakeBin: bin, args, env, systemPath: SYSTEM_PATH });
 }
 
 const sequence = () => bin.calls().map((c) => [c.tool, ...c.args].join(" "));
@@ -114,4 +116,46 @@ test("a stack without a stack file is refused with the list of stacks", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no stack file Pulumi\.nope\.yaml; the stacks are: .*cluster.*dev/);
     expect(result.calls).toEqual([]);
+});
+
+describe("without a terminal (a script, CI, an editor's task)", () => {
+    test("it stops before doing anything and says how to run it unattended, instead of Pulumi's refusal half-way", () => {
+        const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev"], {});
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("'pulumi up' asks for a confirmation, and there is no terminal to ask on");
+        expect(result.stderr).toContain("npm run up -- dev --yes");
+        expect(result.stderr).toContain("PULUMI_SKIP_CONFIRMATIONS=1");
+        expect(bin.calls()).toEqual([]);
+    });
+
+    test.each([["--yes"], ["-y"], ["--skip-preview"]])("%s after the stack goes to `pulumi up` as its own argument", (flag) => {
+        const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev", flag, "--diff"], {});
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev", flag, "--diff"]);
+    });
+
+    test("flags alone mean the dev stack", () => {
+        const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["--yes"], {});
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev", "--yes"]);
+    });
+
+    test("a flag is passed as one argument, whatever it holds: nothing reaches a shell", () => {
+        const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev", "--yes", "--message=$(touch pwned); echo hi"], {});
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev", "--yes", "--message=$(touch pwned); echo hi"]);
+        expect(fs.existsSync(path.join(path.dirname(SCRIPT), "..", "pwned"))).toBe(false);
+    });
+
+    test("with a terminal, Pulumi asks as usual: nothing is refused", () => {
+        bin = createFakeBin({ pulumi: PULUMI, minikube: MINIKUBE });
+        fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(minikubeState("istio-dev")));
+        fs.writeFileSync(path.join(bin.stateDir, "status"), "0");
+        // util-linux's script(1) runs the command on a pseudo-terminal of its own.
+        const onTerminal = path.join(bin.stateDir, "on-terminal.sh");
+        fs.writeFileSync(onTerminal, `exec /usr/bin/script -qec '${BASH} ${SCRIPT} dev' /dev/null\n`);
+        const result = runScript(onTerminal, { fakeBin: bin, env: { TERM: "xterm" }, systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
+    });
 });
