@@ -5,7 +5,7 @@ import { prepareHost } from "./components/cluster/hostPreparation";
 import { ownerLabelValue } from "./components/istio/existingIstio";
 import { MinikubeCluster } from "./components/cluster/minikubeCluster";
 import { ExistingCluster } from "./components/cluster/existingCluster";
-import { IstioRelease } from "./components/istio/istioRelease";
+import { IstioRelease, releasePreviewWarning } from "./components/istio/istioRelease";
 import { ImagePreload } from "./components/cluster/imagePreload";
 import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istio/istioControlPlane";
@@ -23,9 +23,7 @@ const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 // The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host, and Pulumi's mock
 // runtime cannot register transforms.
 const offlinePlan = process.env.ISTIO_MINIKUBE_OFFLINE_PLAN === "1";
-if (!offlinePlan) {
-    prepareHost(settings, { dryRun: pulumi.runtime.isDryRun(), project: pulumi.getProject(), stack: pulumi.getStack() });
-}
+const host = offlinePlan ? undefined : prepareHost(settings, { dryRun: pulumi.runtime.isDryRun(), project: pulumi.getProject(), stack: pulumi.getStack() });
 const kubeContextName = kubeContextOf(settings);
 
 const cluster =
@@ -40,6 +38,14 @@ const release = new IstioRelease("istio-release", {
     releaseUrl: settings.istio.releaseUrl,
     cacheDir: settings.releaseCacheDir,
 });
+const releaseWarning = releasePreviewWarning({
+    dryRun: pulumi.runtime.isDryRun(),
+    unpacked: release.unpacked,
+    version: settings.istio.version,
+    cacheDir: settings.releaseCacheDir,
+    explainedAlready: host?.profile === "missing",
+});
+if (releaseWarning && !offlinePlan) pulumi.log.warn(releaseWarning);
 
 const istioImages = controlPlaneImages(settings.istio.version);
 const plannedNamespaces = namespacePlan(settings);
@@ -172,7 +178,7 @@ export const certificatesNotAfter = certificates.notAfter;
 export const peerAuthentication = controlPlane.peerAuthentication.metadata.name;
 export const injectorFiles = injector.files;
 export const injection = { auto: settings.injection.auto, manual: settings.injection.manual };
-/** bookinfo's product page through the ingress gateway (README: See it). */
+/** bookinfo's product page through the ingress gateway (docs/see-it.md). */
 export const bookinfoUrl = bookinfoIngress ? bookinfoIngress.url : "";
 /** The dashboards installed: `npm run dashboard -- NAME` opens one. */
 export const dashboards = settings.addons;

@@ -141,3 +141,38 @@ describe("an existing-cluster stack whose kubeContext is not in the kubeconfig",
         expect(missingContextMessage("staging", ["/home/tester/.kube/config"], [])).toContain("is not in /home/tester/.kube/config (nothing was changed). There are no contexts there.");
     });
 });
+
+describe("an existing-cluster stack's first preview on a machine without the Istio release", () => {
+    const { releasePreviewWarning } = require("../components/istio/istioRelease") as typeof import("../components/istio/istioRelease");
+    const hasUnknown = (value: unknown) => JSON.stringify(value).includes('"[unknown]"');
+    /** The components the Kubernetes provider constructs that have an unknown input: each says "Preview is incomplete". */
+    const incomplete = (plan: Plan) => plan.resources.filter((r) => r.remote && hasUnknown(r.inputs)).map((r) => r.name);
+
+    test("every chart and YAML group is read from the release `up` unpacks, so each has an unknown input; the program says why, once", async () => {
+        const plan = await planFor("cluster");
+        // The providers are configured (the context is known): only the release makes the charts incomplete.
+        for (const provider of ofType(plan, "pulumi:providers:kubernetes")) expect(engineConfigures(provider)).toBe(true);
+        expect(incomplete(plan).sort()).toEqual(plan.resources.filter((r) => r.remote).map((r) => r.name).sort());
+        expect(incomplete(plan)).toEqual(expect.arrayContaining(["istio-base", "istiod", "istio-ingressgateway", "sleep-default", "bookinfo-default"]));
+
+        const warning = releasePreviewWarning({ dryRun: true, unpacked: false, version: "1.30.3", cacheDir: "/home/me/.cache/istio-minikube/releases", explainedAlready: false });
+        expect(warning).toContain("Istio 1.30.3 is not unpacked in /home/me/.cache/istio-minikube/releases yet");
+        expect(warning).toContain('"Preview is incomplete" once for each of them');
+        expect(warning).toContain("'pulumi up' renders and creates them all in the same run");
+    });
+
+    test("with the release unpacked (another stack, an earlier run), nothing is incomplete and nothing needs saying", async () => {
+        const removeRelease = unpackedRelease();
+        try {
+            expect(incomplete(await planFor("cluster"))).toEqual([]);
+        } finally {
+            removeRelease();
+        }
+        expect(releasePreviewWarning({ dryRun: true, unpacked: true, version: "1.30.3", cacheDir: "/c", explainedAlready: false })).toBeUndefined();
+    });
+
+    test("not during `up`, and not twice: a minikube stack's missing-profile message explains the same charts already", () => {
+        expect(releasePreviewWarning({ dryRun: false, unpacked: false, version: "1.30.3", cacheDir: "/c", explainedAlready: false })).toBeUndefined();
+        expect(releasePreviewWarning({ dryRun: true, unpacked: false, version: "1.30.3", cacheDir: "/c", explainedAlready: true })).toBeUndefined();
+    });
+});

@@ -15,6 +15,26 @@ export function istioReleaseUrl(version: string, platform: string): string {
     return `https://github.com/istio/istio/releases/download/${version}/istio-${version}-${platform}.tar.gz`;
 }
 
+/** What components/scripts/istio-release.sh leaves in a release folder once it is complete. */
+const UNPACKED_MARKER = ".istio-minikube-complete";
+
+/**
+ * What a preview says when the release is not in the cache yet (a fresh machine, a new istio.version):
+ * every chart and YAML group read from it has unknown inputs, and the Kubernetes provider then registers
+ * no children and warns once per component: "Input properties have unknown values. Preview is incomplete."
+ * (pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go and yaml/v2/configgroup.go Construct).
+ * Nothing when there is nothing to explain, or when the missing minikube profile's message already did.
+ */
+export function releasePreviewWarning(opts: { dryRun: boolean; unpacked: boolean; version: string; cacheDir: string; explainedAlready: boolean }): string | undefined {
+    if (!opts.dryRun || opts.unpacked || opts.explainedAlready) return undefined;
+    return (
+        `Istio ${opts.version} is not unpacked in ${opts.cacheDir} yet: 'pulumi up' downloads and unpacks it first. Until then ` +
+        `nothing can be read from it, so this preview lists Istio's charts, the gateway chart, the samples and the dashboards ` +
+        `without the objects in them, and the Kubernetes provider says "Preview is incomplete" once for each of them. That is ` +
+        `expected: 'pulumi up' renders and creates them all in the same run, and every later preview lists their objects.`
+    );
+}
+
 export interface IstioReleaseArgs {
     version: string;
     /** A local `istio-<version>-<platform>.tar.gz` (with its `.sha256` beside it) instead of downloading. */
@@ -35,6 +55,8 @@ export class IstioRelease extends pulumi.ComponentResource {
     readonly version: string;
     /** The unpacked `istio-<version>` folder. */
     readonly releaseDir: pulumi.Output<string>;
+    /** Whether the release is unpacked in the cache already (by another stack or an earlier run of this one). */
+    readonly unpacked: boolean;
     private readonly unpackUrn: pulumi.Output<string>;
     /** Where the script unpacks this version (components/scripts/istio-release.sh release_dir). */
     private readonly expectedDir: string;
@@ -61,6 +83,7 @@ export class IstioRelease extends pulumi.ComponentResource {
         this.releaseDir = unpack.stdout.apply((dir) => dir.trim());
         this.unpackUrn = unpack.urn;
         this.expectedDir = path.join(args.cacheDir, `istio-${args.version}`);
+        this.unpacked = fs.existsSync(path.join(this.expectedDir, UNPACKED_MARKER));
         this.registerOutputs({ version: this.version, releaseDir: this.releaseDir });
     }
 
@@ -73,7 +96,7 @@ export class IstioRelease extends pulumi.ComponentResource {
      */
     path(...parts: string[]): pulumi.Output<string> {
         const known = path.join(this.expectedDir, ...parts);
-        if (fs.existsSync(path.join(this.expectedDir, ".istio-minikube-complete")) && fs.existsSync(known)) {
+        if (this.unpacked && fs.existsSync(known)) {
             return this.unpackUrn.apply(() => known);
         }
         return pulumi.all([this.releaseDir, this.unpackUrn]).apply(([dir, urn]) => {
