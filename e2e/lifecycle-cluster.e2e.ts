@@ -179,11 +179,15 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         expect([...objectNames(world, "clusterroles"), ...objectNames(world, "clusterrolebindings")].filter((n) => /istio|kiali|prometheus/.test(n))).toEqual([]);
         expect(objectNames(world, "deployments", ["--namespace=default"])).toEqual([]);
         expect((getJson(world, ["get", "namespace", "default"]) as any).metadata.labels?.["istio-injection"]).toBeUndefined();
-        // Documented to stay (README: Teardown): the CRDs, labelled as this stack's, and istiod's ConfigMaps.
+        // Documented to stay (docs/teardown.md: On an existing cluster): the CRDs, labelled as this stack's, and
+        // istiod's ConfigMaps in the namespaces that outlive the stack, never in kube-public or kube-node-lease
+        // (istiod's namespace controller skips them: pilot/pkg/serviceregistry/kube/controller/namespacecontroller.go).
         const crds = objectNames(world, "customresourcedefinitions").filter((n) => n.endsWith(".istio.io"));
         expect(objectNames(world, "customresourcedefinitions", [`--selector=${OWNER_LABEL}=${OWNER}`])).toEqual(crds);
         const left = objectNames(world, "configmaps").filter((n) => /istio/.test(n));
         expect(left.every((n) => /\/istio-ca-(root-cert|crl)$/.test(n))).toBe(true);
+        expect(left).toContain("default/istio-ca-root-cert");
+        expect([...new Set(left.map((n) => n.split("/")[0]))].filter((ns) => !["default", "kube-system"].includes(ns))).toEqual([]);
     });
 
     test("up again on the same cluster: its own kept CRDs are not in the way; with istiod not answering it fails naming the webhook, and converges once istiod is back", async () => {
