@@ -150,7 +150,7 @@ export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(
             `Invalid stack configuration (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
-                `Fix it with 'pulumi config set --path <key> <value>' or in Pulumi.<stack>.yaml; README lists every key.`,
+                `Fix it with 'pulumi config set --path <key> <value>' or in Pulumi.<stack>.yaml; docs/configuration.md lists every key.`,
         );
         this.name = "ConfigError";
     }

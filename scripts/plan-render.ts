@@ -1,4 +1,4 @@
-// Human-readable views of an offline plan: an indented tree, and a Mermaid graph for the README.
+// Human-readable views of an offline plan: an indented tree, and a Mermaid graph for docs/architecture.md.
 import { Plan, PlannedResource } from "./offline-plan";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -33,7 +33,7 @@ export function renderTree(plan: Plan): string {
 
 /**
  * A Mermaid flowchart of the stack's top-level parts (components, and resources outside any): an arrow
- * A --> B when something in B waits for something in A. Deterministic, so the README's copy can be
+ * A --> B when something in B waits for something in A. Deterministic, so the copy in docs/architecture.md can be
  * checked against the program.
  */
 export function renderMermaid(plan: Plan): string {

@@ -60,7 +60,7 @@ export class BookinfoIngress extends pulumi.ComponentResource {
             { parent: this, provider: args.provider, dependsOn: args.routesWaitFor },
         );
         // Asked once per cluster and service type, so a no-op `up` stays one; after `minikube stop` and
-        // `start` gave the node a new address, `pulumi up --replace` on this command asks again (README: See it).
+        // `start` gave the node a new address, `pulumi up --replace` on this command asks again (docs/see-it.md: Asking for the URL again).
         this.urlCommand = new command.local.Command(
             "bookinfo-url",
             {

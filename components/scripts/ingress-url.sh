@@ -48,7 +48,7 @@ case "$GATEWAY_SERVICE_TYPE" in
                 how="the cluster has no load balancer controller answering; set gateway.serviceType NodePort, or install one"
             fi
             if [ "${INGRESS_URL_PENDING:-}" = report ]; then
-                printf 'pending: Service %s has no load balancer address yet; %s; then run pulumi up --replace on the bookinfo-url command (README: See it)\n' "$service" "$how"
+                printf 'pending: Service %s has no load balancer address yet; %s; then run pulumi up --replace on the bookinfo-url command (docs/see-it.md)\n' "$service" "$how"
                 exit 0
             fi
             log "Service $service has no load balancer address yet; $how."

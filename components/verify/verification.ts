@@ -11,7 +11,7 @@ export const PRODUCTPAGE_TITLE = "Simple Bookstore App";
 export interface CheckSpec {
     /** Plain name, used for the command, the stack output and the table. */
     name: string;
-    /** What it checks, in a sentence (README, verify table). */
+    /** What it checks, in a sentence (docs/verification.md, the checks). */
     description: string;
     /** Script path relative to the project folder. */
     script: string;
