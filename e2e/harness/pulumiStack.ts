@@ -176,27 +176,39 @@ export function plainPrivateKeys(text: string): string[] {
 }
 
 /**
- * A no-op preview's figure: the median of `times` previews in a row, each of which must change nothing. One
+ * A no-op operation's figure: the median of `times` runs in a row, each of which must change nothing. One
  * sample on 2 cores varies by a second or more, and the first one right after an `up` is the slowest, while
  * the cluster is still busy with the objects that `up` made; all the samples are printed as well.
  */
-export async function noopPreviewSeconds(harness: StackHarness, times = 3): Promise<{ median: number; samples: number[] }> {
+async function noopSeconds(harness: StackHarness, operation: "preview" | "up", times: number): Promise<{ median: number; samples: number[] }> {
     const samples: number[] = [];
     for (let i = 1; i <= times; i++) {
-        samples.push((await run(harness, `preview (no changes, ${i} of ${times})`, (o) => harness.stack.preview({ ...o, expectNoChanges: true }))).seconds);
+        const label = `${operation} (no changes, ${i} of ${times})`;
+        if (operation === "preview") {
+            samples.push((await run(harness, label, (o) => harness.stack.preview({ ...o, expectNoChanges: true }))).seconds);
+        } else {
+            const up = await run(harness, label, (o) => harness.stack.up({ ...o, expectNoChanges: true }));
+            const changed = Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op !== "same");
+            if (changed.length > 0) throw new Error(`${label} changed something: ${JSON.stringify(up.result.summary.resourceChanges)}`);
+            samples.push(up.seconds);
+        }
     }
     const sorted = [...samples].sort((a, b) => a - b);
     return { median: sorted[Math.floor(sorted.length / 2)], samples };
 }
 
-/** The line the tier prints per stack after its figures: each no-op preview that went into the median. */
-export function noopPreviewSamplesLine(stack: string, samples: number[]): string {
-    return `no-op preview samples (${stack}): ${samples.map((s) => `${s.toFixed(1)}s`).join(" ")}`;
+export const noopPreviewSeconds = (harness: StackHarness, times = 3) => noopSeconds(harness, "preview", times);
+export const noopUpSeconds = (harness: StackHarness, times = 3) => noopSeconds(harness, "up", times);
+
+/** The line the tier prints per stack after its figures: each no-op run that went into a median. */
+export function noopSamplesLine(stack: string, samples: { preview: number[]; up: number[] }): string {
+    const list = (xs: number[]) => xs.map((s) => `${s.toFixed(1)}s`).join(" ");
+    return `no-op samples (${stack}): preview ${list(samples.preview)}; up ${list(samples.up)}`;
 }
 
-/** The figures line the tier prints per stack. */
+/** The figures line the tier prints per stack, with the Node.js that ran the program (the one on the CLI's PATH). */
 export function figuresLine(stack: string, figures: Record<string, number>): string {
     return `lifecycle figures (${stack}): ${Object.entries(figures)
         .map(([k, v]) => `${k}=${v.toFixed(1)}s`)
-        .join(" ")}`;
+        .join(" ")} node=${process.version}`;
 }
