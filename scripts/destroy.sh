@@ -22,6 +22,7 @@ parse_stack_and_flags "$@"
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
 require_answerable_confirmation destroy "${pulumi_flags[@]}"
+share_compile_cache
 
 read_deployed_cluster "$stack"
 kind=$deployed_kind

@@ -59,3 +59,12 @@ require_answerable_confirmation() {
         "To run it unattended, say yes up front: npm run $command -- $stack --yes" \
         "(or set PULUMI_SKIP_CONFIRMATIONS=1)."
 }
+
+# share_compile_cache: Node's module compile cache for every node process Pulumi starts, not only the
+# program (whose preload, components/pulumiRuntime.cjs, turns it on for itself): the dynamic provider that
+# makes the certificates is started by the engine with the CLI's environment, which the program cannot
+# change, and Node (22.1 and newer) reads NODE_COMPILE_CACHE when it starts. The same folder as the
+# preload's; a value the user set wins, and NODE_DISABLE_COMPILE_CACHE still turns it off.
+share_compile_cache() {
+    export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-minikube/node-compile-cache}"
+}

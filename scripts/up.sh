@@ -47,4 +47,5 @@ if [ "$kind" = minikube ] && command -v minikube >/dev/null 2>&1; then
             "then npm run up -- $stack to build it all again."
     fi
 fi
+share_compile_cache
 pulumi up --stack "$stack" "${pulumi_flags[@]}"

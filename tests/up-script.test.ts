@@ -159,3 +159,29 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
     });
 });
+
+describe("Node's compile cache for the node processes Pulumi starts (the dynamic provider among them)", () => {
+    // The fake pulumi records the NODE_COMPILE_CACHE that `up` ran with.
+    const RECORDING = `case "$1 $2" in
+    "stack export") cat "$FAKE_STATE/state.json" ;;
+esac
+[ "$1" = up ] && printf '%s\\n' "\${NODE_COMPILE_CACHE-unset}" >"$FAKE_STATE/compile-cache"
+exit 0`;
+    function upWith(env: Record<string, string>): string {
+        bin = createFakeBin({ pulumi: RECORDING, minikube: MINIKUBE });
+        fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(minikubeState("istio-dev")));
+        fs.writeFileSync(path.join(bin.stateDir, "status"), "0");
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes"], env, systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(0);
+        return fs.readFileSync(path.join(bin.stateDir, "compile-cache"), "utf8").trim();
+    }
+
+    test("pulumi up runs with NODE_COMPILE_CACHE set to the program's cache folder", () => {
+        expect(upWith({ HOME: "/home/tester" })).toBe("/home/tester/.cache/istio-minikube/node-compile-cache");
+        expect(upWith({ HOME: "/home/tester", XDG_CACHE_HOME: "/var/cache/tester" })).toBe("/var/cache/tester/istio-minikube/node-compile-cache");
+    });
+
+    test("a value the user set wins", () => {
+        expect(upWith({ HOME: "/home/tester", NODE_COMPILE_CACHE: "/elsewhere" })).toBe("/elsewhere");
+    });
+});
