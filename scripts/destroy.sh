@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
 . scripts/stack-state.sh
-parse_stack_and_flags "$@"
+parse_stack_and_flags destroy "$@"
 # This script decides where objects may be dropped from state; a value exported in the shell does not.
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }

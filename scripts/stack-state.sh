@@ -21,42 +21,66 @@ require_profile_name() {
     [[ "$2" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$ ]] || die "stack '$1' names the minikube profile '$2', which is not a profile name"
 }
 
-# parse_stack_and_flags ARGS...: `npm run up -- [STACK] [pulumi flags...]` (and destroy): the first argument
+# parse_stack_and_flags COMMAND ARGS...: `npm run COMMAND -- [STACK] [pulumi flags...]` (up, destroy): the first argument
 # is the stack unless it is a flag; dev when none is named. Sets stack and the array pulumi_flags, which go to
-# `pulumi up`/`pulumi destroy` as arguments of their own (never through a shell string).
+# `pulumi up`/`pulumi destroy` as arguments of their own (never through a shell string). A flag that picks
+# another stack or folder is refused: the script decides from this stack's state (which profile to start,
+# whether objects may be dropped from state), and Pulumi would act on the last --stack given.
 parse_stack_and_flags() {
+    local command=$1
+    shift
     stack=dev
     if [ "$#" -gt 0 ] && [[ "$1" != -* ]]; then
         stack=$1
         shift
     fi
+    local flag
+    for flag in "$@"; do
+        case "$flag" in
+            --stack | --stack=* | -s | -s?* | --cwd | --cwd=* | -C | -C?*)
+                die "'$flag' is not passed on to pulumi: name the stack as the first argument (npm run $command -- STACK [flags])." ;;
+        esac
+    done
     # shellcheck disable=SC2034 # read by the scripts that source this file
     pulumi_flags=("$@")
 }
 
+# Pulumi's CLI takes a run as non-interactive when these say it is a CI system, terminal or not, unless
+# PULUMI_DISABLE_CI_DETECTION is set (Pulumi v3.248.0 sdk/go/common/util/ciutil/detect.go).
+PULUMI_CI_VARIABLES=(PULUMI_CI_SYSTEM APPVEYOR CODEBUILD_BUILD_ARN bamboo_planKey BITBUCKET_COMMIT TF_BUILD BUILDKITE
+    CIRCLECI CF_BUILD_URL DRONE GITHUB_ACTIONS GITLAB_CI GO_PIPELINE_LABEL HUDSON_URL JENKINS_URL MAGNUM SEMAPHORE
+    SPACELIFT_MAX_REQUESTS_BURST TF_VAR_spacelift_run_trigger SPACELIFT_STORE_HOOKS_ENV_VARS
+    TF_VAR_spacelift_commit_branch SPACELIFT_WORKER_TRACING_ENABLED TASK_ID RUN_ID TEAMCITY_VERSION TRAVIS)
+
 # require_answerable_confirmation COMMAND FLAGS...: `pulumi up` and `pulumi destroy` ask "Do you want to
-# perform this update?" and, with no terminal to ask on, stop with "--yes or --skip-preview or
-# --preview-only must be passed in to proceed when running in non-interactive mode" (Pulumi v3.248.0
-# pkg/cmd/pulumi/operations/up.go and destroy.go; cmdutil.Interactive: standard input and output are
-# terminals, TERM is not dumb, no --non-interactive). Say so here, before anything runs, with the way to run
-# it unattended, rather than after a destroy's advice about the cluster. PULUMI_SKIP_CONFIRMATIONS (1 or
-# true) counts as --yes there (sdk/go/common/env/env.go SkipConfirmations).
+# perform this update?" and, with no one to ask, stop with "--yes or --skip-preview or --preview-only must be
+# passed in to proceed when running in non-interactive mode" (Pulumi v3.248.0 pkg/cmd/pulumi/operations/up.go
+# and destroy.go). Pulumi asks only when standard input and output are terminals, TERM is not dumb, no
+# --non-interactive was given and no CI system is detected (sdk/go/common/util/cmdutil/console.go
+# Interactive). Say so here, before anything runs, with the way to run it unattended, rather than after a
+# destroy's advice about the cluster. PULUMI_SKIP_CONFIRMATIONS (1 or true) counts as --yes there
+# (sdk/go/common/env/env.go SkipConfirmations); --preview-only is destroy's only.
 require_answerable_confirmation() {
-    local command=$1 flag
+    local command=$1 flag variable
     shift
     for flag in "$@"; do
         case "$flag" in
-            --yes | -y | --yes=true | --skip-preview | -f | --skip-preview=true | --preview-only | --preview-only=true) return 0 ;;
+            --yes | -y | --yes=true | --skip-preview | -f | --skip-preview=true) return 0 ;;
+            --preview-only | --preview-only=true) [ "$command" = destroy ] && return 0 ;;
         esac
     done
     case "${PULUMI_SKIP_CONFIRMATIONS:-}" in 1 | [Tt][Rr][Uu][Ee]) return 0 ;; esac
     local interactive=yes
     [ -t 0 ] && [ -t 1 ] && [ "${TERM:-}" != dumb ] || interactive=""
     for flag in "$@"; do [ "$flag" = --non-interactive ] && interactive=""; done
+    if [ -z "${PULUMI_DISABLE_CI_DETECTION:-}" ]; then
+        for variable in "${PULUMI_CI_VARIABLES[@]}"; do [ -n "${!variable:-}" ] && interactive=""; done
+        [ "${CI_NAME:-}" = codeship ] && interactive=""
+    fi
     [ -n "$interactive" ] && return 0
-    die "'pulumi $command' asks for a confirmation, and there is no terminal to ask on (standard input or output is" \
-        "not a terminal: a script, CI, an editor's task), so Pulumi would stop before doing anything. Nothing was run." \
-        "To run it unattended, say yes up front: npm run $command -- $stack --yes" \
+    die "'pulumi $command' asks for a confirmation, and there is no one to ask (standard input or output is not" \
+        "a terminal, or Pulumi sees a CI system: a script, CI, an editor's task), so Pulumi would stop before doing" \
+        "anything. Nothing was run. To run it unattended, say yes up front: npm run $command -- $stack --yes" \
         "(or set PULUMI_SKIP_CONFIRMATIONS=1)."
 }
 

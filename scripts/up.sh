@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
 . scripts/stack-state.sh
-parse_stack_and_flags "$@"
+parse_stack_and_flags up "$@"
 if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
     stacks=()
     for file in Pulumi.*.yaml; do

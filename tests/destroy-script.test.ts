@@ -150,7 +150,7 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         setUp(MINIKUBE_STACK, 0);
         const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev"], systemPath: SYSTEM_PATH });
         expect(result.code).toBe(1);
-        expect(result.stderr).toContain("'pulumi destroy' asks for a confirmation, and there is no terminal to ask on");
+        expect(result.stderr).toContain("'pulumi destroy' asks for a confirmation, and there is no one to ask");
         expect(result.stderr).toContain("npm run destroy -- dev --yes");
         expect(result.stderr).not.toContain("minikube status");
         expect(bin.calls()).toEqual([]);
@@ -161,6 +161,21 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes"], systemPath: SYSTEM_PATH });
         expect(result.code).toBe(0);
         expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--yes"]);
+    });
+
+    test("--stack naming another stack is refused before anything: dev's missing profile must not drop cluster's objects", () => {
+        setUp(MINIKUBE_STACK, 85);
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes", "--stack", "cluster"], systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("'--stack' is not passed on to pulumi");
+        expect(destroys()).toEqual([]);
+    });
+
+    test("--preview-only answers for destroy", () => {
+        setUp(MINIKUBE_STACK, 0);
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--preview-only"], systemPath: SYSTEM_PATH });
+        expect(result.code).toBe(0);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--preview-only"]);
     });
 
     test("--yes also reaches the destroy that drops a deleted profile's objects", () => {

@@ -122,7 +122,7 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
     test("it stops before doing anything and says how to run it unattended, instead of Pulumi's refusal half-way", () => {
         const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev"], {});
         expect(result.code).toBe(1);
-        expect(result.stderr).toContain("'pulumi up' asks for a confirmation, and there is no terminal to ask on");
+        expect(result.stderr).toContain("'pulumi up' asks for a confirmation, and there is no one to ask");
         expect(result.stderr).toContain("npm run up -- dev --yes");
         expect(result.stderr).toContain("PULUMI_SKIP_CONFIRMATIONS=1");
         expect(bin.calls()).toEqual([]);
@@ -147,16 +147,47 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         expect(fs.existsSync(path.join(path.dirname(SCRIPT), "..", "pwned"))).toBe(false);
     });
 
-    test("with a terminal, Pulumi asks as usual: nothing is refused", () => {
+    const onTerminal = (ciEnv: Record<string, string> = {}) => {
         bin = createFakeBin({ pulumi: PULUMI, minikube: MINIKUBE });
         fs.writeFileSync(path.join(bin.stateDir, "state.json"), JSON.stringify(minikubeState("istio-dev")));
         fs.writeFileSync(path.join(bin.stateDir, "status"), "0");
         // util-linux's script(1) runs the command on a pseudo-terminal of its own.
+        // The paths travel in the environment, so the command string script(1) hands its shell holds none.
         const onTerminal = path.join(bin.stateDir, "on-terminal.sh");
-        fs.writeFileSync(onTerminal, `exec /usr/bin/script -qec '${BASH} ${SCRIPT} dev' /dev/null\n`);
-        const result = runScript(onTerminal, { fakeBin: bin, env: { TERM: "xterm" }, systemPath: SYSTEM_PATH });
+        fs.writeFileSync(onTerminal, `exec /usr/bin/script -qec '"$TEST_BASH" "$TEST_SCRIPT" dev' /dev/null\n`);
+        const result = runScript(onTerminal, { fakeBin: bin, env: { TERM: "xterm", TEST_BASH: BASH, TEST_SCRIPT: SCRIPT, ...ciEnv }, systemPath: SYSTEM_PATH });
+        return result;
+    };
+
+    test("with a terminal, Pulumi asks as usual: nothing is refused", () => {
+        const result = onTerminal();
         expect(result.code).toBe(0);
         expect(bin.callsOf("pulumi").at(-1)).toEqual(["up", "--stack", "dev"]);
+    });
+
+    test("with a terminal in a CI system Pulumi detects, it would not ask either: stopped up front", () => {
+        const result = onTerminal({ GITHUB_ACTIONS: "true" });
+        expect(result.code).toBe(1);
+        expect(result.stdout + result.stderr).toContain("npm run up -- dev --yes");
+        expect(bin.calls()).toEqual([]);
+        // Pulumi's own switch for that detection is honoured as well.
+        expect(onTerminal({ GITHUB_ACTIONS: "true", PULUMI_DISABLE_CI_DETECTION: "1" }).code).toBe(0);
+    });
+
+    test.each([["--stack", "cluster"], ["--stack=cluster"], ["-s", "cluster"], ["--cwd", "/elsewhere"], ["-C/elsewhere"]])(
+        "a flag that picks another stack or folder (%s) is refused: the script decided from dev's state",
+        (...flags) => {
+            const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev", "--yes", ...flags], {});
+            expect(result.code).toBe(1);
+            expect(result.stderr).toContain(`'${flags[0]}' is not passed on to pulumi: name the stack as the first argument (npm run up -- STACK [flags])`);
+            expect(bin.calls()).toEqual([]);
+        },
+    );
+
+    test("--preview-only is destroy's: for up it is no answer", () => {
+        const result = up(minikubeState("istio-dev"), 0, "dev", MINIKUBE, ["dev", "--preview-only"], {});
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("there is no one to ask");
     });
 });
 
