@@ -79,7 +79,7 @@ describe("Node's module compile cache (components/pulumiRuntime.cjs)", () => {
     /** Node's line when a module's cached code was used (22: "cache for F was accepted"; 24 and 26 add "V8 code" and "CommonJS"). */
     const cacheAccepted = (file: string) => new RegExp(`cache for (CommonJS )?${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} was accepted`);
 
-    test("every supported Node line has it (22.8 and newer)", () => {
+    test("every supported Node line has it (it came in 22.8; the oldest supported is 22.9)", () => {
         expect(typeof (require("module") as { enableCompileCache?: unknown }).enableCompileCache).toBe("function");
     });
 
@@ -94,7 +94,7 @@ describe("Node's module compile cache (components/pulumiRuntime.cjs)", () => {
     });
 
     test("a Node without module.enableCompileCache runs the program as before, with no cache", () => {
-        // What Node before 22.1 looks like to the preload: the same module, without the function.
+        // What Node before 22.8 looks like to the preload: the same module, without the function.
         const olderNode = path.join(cacheHome, "older-node.cjs");
         fs.writeFileSync(olderNode, `delete require("module").enableCompileCache;\n`);
         const log = compileCacheLog(`${loadProgram}; process.stdout.write("program loaded")`, ["--require", olderNode]);

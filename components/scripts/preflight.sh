@@ -30,14 +30,16 @@ how_to_get() {
 }
 
 # The Node.js lines this program supports: those not past their end of life (odd lines never reach long-term
-# support) that @pulumi/pulumi supports. package.json's engines, README and CI's .ci/node-versions say the
-# same (tests/node-lines.test.ts).
+# support) that @pulumi/pulumi supports, the oldest from the release its closure code's npm arborist asks
+# for (engines ">=22.9.0"). package.json's engines, README and CI's .ci/node-versions say the same
+# (tests/node-lines.test.ts).
 supported_node_lines="22 24 26"
+oldest_node=22.9.0
 
-node_lines_text() { # "22, 24 or 26"
+node_lines_text() { # "22 (22.9 or newer), 24 or 26"
     local -a lines
     read -r -a lines <<<"$supported_node_lines"
-    local text=${lines[0]} i
+    local text="${lines[0]} (${oldest_node%.0} or newer)" i
     for ((i = 1; i < ${#lines[@]}; i++)); do
         if ((i == ${#lines[@]} - 1)); then text+=" or ${lines[i]}"; else text+=", ${lines[i]}"; fi
     done
@@ -111,9 +113,11 @@ for tool in $PREFLIGHT_TOOLS; do
     elif [ "$tool" = node ]; then
         have=$(installed_version node)
         case " $supported_node_lines " in
-            *" ${have%%.*} "*) ;;
-            *) missing+=("node: version ${have:-unknown} is not a supported line; install Node.js $(node_lines_text) (the lines not past their end of life): https://nodejs.org/") ;;
+            *" ${have%%.*} "*) older_than "$have" "$oldest_node" && have_supported="" || have_supported=yes ;;
+            *) have_supported="" ;;
         esac
+        [ -n "$have_supported" ] ||
+            missing+=("node: version ${have:-unknown} is not supported; install Node.js $(node_lines_text) (the lines not past their end of life): https://nodejs.org/")
     elif [ "$tool" = docker ] && ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
         missing+=("docker: installed, but the Docker daemon does not answer; start it, or add your user to the 'docker' group")
     fi
