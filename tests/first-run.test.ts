@@ -171,7 +171,7 @@ describe("an existing-cluster stack's first preview on a machine without the Ist
         expect(releasePreviewWarning({ dryRun: true, unpacked: true, version: "1.30.3", cacheDir: "/c", explainedAlready: false })).toBeUndefined();
     });
 
-    test("not during `up`, and not twice: a minikube stack's missing-profile message explains the same charts already", () => {
+    test("not in the update itself (an `up` says it in its preview), and not twice: a minikube stack's missing-profile message explains the same charts already", () => {
         expect(releasePreviewWarning({ dryRun: false, unpacked: false, version: "1.30.3", cacheDir: "/c", explainedAlready: false })).toBeUndefined();
         expect(releasePreviewWarning({ dryRun: true, unpacked: false, version: "1.30.3", cacheDir: "/c", explainedAlready: true })).toBeUndefined();
     });

@@ -23,12 +23,14 @@ const UNPACKED_MARKER = ".istio-minikube-complete";
  * every chart and YAML group read from it has unknown inputs, and the Kubernetes provider then registers
  * no children and warns once per component: "Input properties have unknown values. Preview is incomplete."
  * (pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go and yaml/v2/configgroup.go Construct).
- * Nothing when there is nothing to explain, or when the missing minikube profile's message already did.
+ * Nothing when there is nothing to explain, in the update itself (an `up` says it in its preview), or when
+ * the missing minikube profile's message already did.
  */
 export function releasePreviewWarning(opts: { dryRun: boolean; unpacked: boolean; version: string; cacheDir: string; explainedAlready: boolean }): string | undefined {
     if (!opts.dryRun || opts.unpacked || opts.explainedAlready) return undefined;
     return (
-        `Istio ${opts.version} is not unpacked in ${opts.cacheDir} yet: 'pulumi up' downloads and unpacks it first. Until then ` +
+        `Istio ${opts.version} is not unpacked in ${opts.cacheDir} yet: 'pulumi up' fetches it (or reads istio.releaseArchive) ` +
+        `and unpacks it first. Until then ` +
         `nothing can be read from it, so this preview lists Istio's charts, the gateway chart, the samples and the dashboards ` +
         `without the objects in them, and the Kubernetes provider says "Preview is incomplete" once for each of them. That is ` +
         `expected: 'pulumi up' renders and creates them all in the same run, and every later preview lists their objects.`
