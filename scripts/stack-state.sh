@@ -61,18 +61,17 @@ PULUMI_CI_VARIABLES=(PULUMI_CI_SYSTEM APPVEYOR CODEBUILD_BUILD_ARN bamboo_planKe
 # destroy's advice about the cluster. PULUMI_SKIP_CONFIRMATIONS (1 or true) counts as --yes there
 # (sdk/go/common/env/env.go SkipConfirmations); --preview-only is destroy's only.
 require_answerable_confirmation() {
-    local command=$1 flag variable
+    local command=$1 flag variable interactive=yes
     shift
     for flag in "$@"; do
         case "$flag" in
             --yes | -y | --yes=true | --skip-preview | -f | --skip-preview=true) return 0 ;;
             --preview-only | --preview-only=true) [ "$command" = destroy ] && return 0 ;;
+            --non-interactive) interactive="" ;;
         esac
     done
     case "${PULUMI_SKIP_CONFIRMATIONS:-}" in 1 | [Tt][Rr][Uu][Ee]) return 0 ;; esac
-    local interactive=yes
     [ -t 0 ] && [ -t 1 ] && [ "${TERM:-}" != dumb ] || interactive=""
-    for flag in "$@"; do [ "$flag" = --non-interactive ] && interactive=""; done
     if [ -z "${PULUMI_DISABLE_CI_DETECTION:-}" ]; then
         for variable in "${PULUMI_CI_VARIABLES[@]}"; do [ -n "${!variable:-}" ] && interactive=""; done
         [ "${CI_NAME:-}" = codeship ] && interactive=""

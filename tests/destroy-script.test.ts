@@ -156,11 +156,11 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         expect(bin.calls()).toEqual([]);
     });
 
-    test("--yes after the stack goes to `pulumi destroy`", () => {
+    test.each([["--yes"], ["--preview-only"]])("%s after the stack answers for destroy and goes to `pulumi destroy`", (flag) => {
         setUp(MINIKUBE_STACK, 0);
-        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--yes"], systemPath: SYSTEM_PATH });
+        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", flag], systemPath: SYSTEM_PATH });
         expect(result.code).toBe(0);
-        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--yes"]);
+        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", flag]);
     });
 
     test("--stack naming another stack is refused before anything: dev's missing profile must not drop cluster's objects", () => {
@@ -169,13 +169,6 @@ describe("without a terminal (a script, CI, an editor's task)", () => {
         expect(result.code).toBe(1);
         expect(result.stderr).toContain("'--stack' is not passed on to pulumi");
         expect(destroys()).toEqual([]);
-    });
-
-    test("--preview-only answers for destroy", () => {
-        setUp(MINIKUBE_STACK, 0);
-        const result = runScript(SCRIPT, { fakeBin: bin, args: ["dev", "--preview-only"], systemPath: SYSTEM_PATH });
-        expect(result.code).toBe(0);
-        expect(bin.callsOf("pulumi").at(-1)).toEqual(["destroy", "--stack", "dev", "--preview-only"]);
     });
 
     test("--yes also reaches the destroy that drops a deleted profile's objects", () => {

@@ -112,11 +112,8 @@ for tool in $PREFLIGHT_TOOLS; do
         fi
     elif [ "$tool" = node ]; then
         have=$(installed_version node)
-        case " $supported_node_lines " in
-            *" ${have%%.*} "*) older_than "$have" "$oldest_node" && have_supported="" || have_supported=yes ;;
-            *) have_supported="" ;;
-        esac
-        [ -n "$have_supported" ] ||
+        # Not one of the lines (or no version at all), or a release of the oldest line before oldest_node.
+        [[ " $supported_node_lines " == *" ${have%%.*} "* ]] && ! older_than "$have" "$oldest_node" ||
             missing+=("node: version ${have:-unknown} is not supported; install Node.js $(node_lines_text) (the lines not past their end of life): https://nodejs.org/")
     elif [ "$tool" = docker ] && ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
         missing+=("docker: installed, but the Docker daemon does not answer; start it, or add your user to the 'docker' group")
