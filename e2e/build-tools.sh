@@ -4,7 +4,7 @@
 # - etcd v3.6.16; kube-apiserver, kube-controller-manager, kube-scheduler and kubectl v1.35.4; kwok v0.8.0;
 # - the Pulumi CLI v3.248.0 (pulumi) and the kubernetes provider (pulumi-resource-kubernetes) from the
 #   provider/v4 module version in e2e/tools/kubernetes-provider.version;
-# - istiod (pilot-discovery) and istioctl from istio.io/istio on the release-1.30 branch, stamped with the
+# - istiod (pilot-discovery), Istio's agent (pilot-agent, run with Envoy off) and istioctl from istio.io/istio on the release-1.30 branch, stamped with the
 #   release in e2e/tools/istio-release.version (the proxy serves no 1.30.3; see e2e/tools/istio/go.mod),
 #   and in release/ an archive of that release in Istio's own layout (bin/istioctl, manifests/, samples/)
 #   with its .sha256, for components/scripts/istio-release.sh (ISTIO_RELEASE_ARCHIVE);
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/tools"
 # -buildvcs=false: nothing asks git about the checkout (a clone owned by another user would fail the build).
 export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
 tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok injector-standin helm-render
-    pulumi pulumi-resource-kubernetes pilot-discovery istioctl
+    pulumi pulumi-resource-kubernetes pilot-discovery pilot-agent istioctl
     pulumi-language-nodejs pulumi-resource-command pulumi-resource-pulumi-nodejs)
 
 # The key covers what decides the tools: the Go version, the modules in e2e/tools, the *.version files
@@ -113,7 +113,7 @@ echo "real tier: prepared the kubernetes provider in $(($(date +%s) - from)) s" 
 build pulumi-resource-kubernetes "$src/kubernetes-provider" ./cmd/pulumi-resource-kubernetes \
     -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$provider_version"
 
-# istiod and istioctl, stamped as Istio's release build does (common/scripts/report_build_info.sh), with
+# istiod, its agent and istioctl, stamped as Istio's release build does (common/scripts/report_build_info.sh), with
 # the release they stand for and the commit they are built from.
 istio_release=$(tr -d '[:space:]' <istio-release.version)
 istio_module_version=$(module_version istio istio.io/istio)
@@ -122,6 +122,7 @@ goos=$(go env GOOS)
 goarch=$(go env GOARCH)
 istio_version=(-ldflags "-X istio.io/istio/pkg/version.buildVersion=$istio_release -X istio.io/istio/pkg/version.buildGitRevision=$istio_revision -X istio.io/istio/pkg/version.buildStatus=Clean -X istio.io/istio/pkg/version.buildTag=$istio_release -X istio.io/istio/pkg/version.buildHub=docker.io/istio -X istio.io/istio/pkg/version.buildOS=$goos -X istio.io/istio/pkg/version.buildArch=$goarch")
 build pilot-discovery istio istio.io/istio/pilot/cmd/pilot-discovery "${istio_version[@]}"
+build pilot-agent istio istio.io/istio/pilot/cmd/pilot-agent "${istio_version[@]}"
 build istioctl istio istio.io/istio/istioctl/cmd/istioctl "${istio_version[@]}"
 
 # The charts: the module's manifests/charts, as a release archive has them.
