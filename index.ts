@@ -69,7 +69,7 @@ const certificateSettings = meshCertificateInputs(pulumi.getStack(), settings.ce
 const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
 // Known at preview, unlike the root: what rolls istiod and the samples to new certificates.
 const certificatesGeneration = certificatesFingerprint(certificateSettings);
-warnWhileCertificatesUnknown(certificates.rootCertPem);
+warnWhileCertificatesUnknown(certificates.trustBundle);
 
 const controlPlane = new IstioControlPlane("istio", {
     provider,
@@ -86,7 +86,7 @@ const controlPlane = new IstioControlPlane("istio", {
 const injector = new SidecarInjector("sidecar-injector", {
     provider,
     kubeContext: kubeContextName,
-    rootCertPem: certificates.rootCertPem,
+    trustBundlePem: certificates.trustBundle,
     istiod: controlPlane.istiod,
     configInputs: { istioVersion: settings.istio.version, values: injectorValues(controlPlane.istiodValues), cluster: cluster.clusterIdentity },
     filesDir: settings.workDir,
@@ -173,7 +173,10 @@ export const istioVersion = release.version;
 export const istioReleaseDir = release.releaseDir;
 export const preloadedImages = preload ? preload.images : [];
 export const mtlsMode = settings.istio.mtls;
+/** The root that signs the mesh's certificates. */
 export const rootCertificate = certificates.rootCertPem;
+/** Every root the mesh trusts: the signing root, and the previous one until certificates.retired retires it (docs/trust.md). */
+export const trustBundle = certificates.trustBundle;
 export const certificatesNotAfter = certificates.notAfter;
 export const peerAuthentication = controlPlane.peerAuthentication.metadata.name;
 export const injectorFiles = injector.files;

@@ -94,6 +94,11 @@ export interface GatewaySettings {
 export interface CertificateSettings {
     validityDays: number;
     rotation: number;
+    /**
+     * Set to `rotation` to retire the root that rotation replaced; unset (or rotation - 1) keeps it trusted
+     * beside the new one. Absent when unset.
+     */
+    retired?: number;
 }
 
 export interface StackSettings {
@@ -320,11 +325,19 @@ export function parseSettings(
     };
     const addons = reader.list("addons", values.get("addons"), defaults.addons, enumCheck(ADDONS), { unique: true }) as AddonName[];
 
-    const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation"]);
+    const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation", "retired"]);
     const certificates: CertificateSettings = {
         validityDays: reader.integer("certificates.validityDays", c.validityDays, defaults.certificates.validityDays, 1, 3650),
         rotation: reader.integer("certificates.rotation", c.rotation, defaults.certificates.rotation, 0, 1_000_000),
     };
+    if (c.retired !== undefined) {
+        // Only the root the current rotation replaced can still be trusted (the one before it left with
+        // that rotation), so the only values with a meaning are "retired now" and "still trusted".
+        const allowed = [certificates.rotation - 1, certificates.rotation].filter((n) => n >= 0);
+        const why = `${allowed.map(String).join(" or ")}: certificates.rotation (${certificates.rotation}) retires the root it replaced${allowed.length > 1 ? `, ${certificates.rotation - 1} keeps it trusted (as unset does)` : ""}`;
+        if (typeof c.retired === "number" && allowed.includes(c.retired)) certificates.retired = c.retired;
+        else reader.bad("certificates.retired", c.retired, why);
+    }
 
     const settings: StackSettings = {
         stack,
@@ -415,7 +428,7 @@ type Loose = Record<string, unknown>;
 class Reader {
     constructor(private readonly problems: string[]) {}
 
-    private bad(key: string, value: unknown, allowed: string): void {
+    bad(key: string, value: unknown, allowed: string): void {
         this.problems.push(`${PROJECT}:${key} = ${v.describeValue(value)} is not allowed: expected ${allowed}`);
     }
 

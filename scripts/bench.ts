@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     const certTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
         const t = performance.now();
-        generateMeshCertificates({ organization: "bench", servingDnsNames: ["istiod.istio-system.svc"], validityDays: 365, rotation: 0 });
+        generateMeshCertificates({ organization: "bench", servingDnsNames: ["istiod.istio-system.svc"], validityDays: 365, rotation: 0, keepPreviousRoot: true });
         certTimes.push(performance.now() - t);
     }
     certTimes.sort((a, b) => a - b);

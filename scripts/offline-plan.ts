@@ -39,6 +39,25 @@ export interface Plan {
 
 export class PlanError extends Error {}
 
+/**
+ * Kept on each plan, not enumerable (so never printed): its dynamic resources' state as the provider returned
+ * it, secrets included, to replay; and its inputs by URN with secrets in the clear, for tests of what a
+ * Secret holds. A registered symbol, as the tests load this module afresh for every plan.
+ */
+const IN_THE_CLEAR = Symbol.for("istio-minikube/offline-plan/in-the-clear");
+interface InTheClear {
+    dynamicState: Map<string, Record<string, unknown>>;
+    inputs: Map<string, Record<string, unknown>>;
+}
+const inTheClear = (plan: Plan | undefined): InTheClear | undefined => (plan as unknown as Record<symbol, InTheClear> | undefined)?.[IN_THE_CLEAR];
+
+/** A planned resource's inputs with its secrets in the clear (the plan itself shows "[secret]"). */
+export function inputsInTheClear(plan: Plan, urn: string): Record<string, unknown> {
+    const inputs = inTheClear(plan)?.inputs.get(urn);
+    if (!inputs) throw new PlanError(`the plan has no resource ${urn}`);
+    return inputs;
+}
+
 export interface PlanOptions {
     projectDir: string;
     stack: string;
@@ -54,7 +73,9 @@ export interface PlanOptions {
      * The state an earlier `up` left (a plan made with `afterUp`): plan the preview of the next update as
      * the engine sees it. A command or the certificates whose inputs are unchanged keep the outputs they
      * have in state; one that is created, updated or replaced has unknown outputs until `up` runs it
-     * (pulumi-command 1.2.1 in a preview; a replaced dynamic resource).
+     * (pulumi-command 1.2.1 in a preview; a dynamic resource, whose provider has no preview). With
+     * `afterUp` too, the certificates' provider runs its real diff and update (or create) on the previous
+     * state: the state the next `up` leaves.
      */
     previous?: Plan;
 }
@@ -188,6 +209,8 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
     /** What each registration sent, redacted as the plan records it: what the mocks compare with the previous state. */
     const sent = new Map<string, Record<string, unknown>>();
     const previous = new Map((options.previous?.resources ?? []).map((r) => [key(r.type, r.name), r]));
+    const dynamicState = new Map<string, Record<string, unknown>>();
+    const clearInputs = new Map<string, Record<string, unknown>>();
     /** The previous state's record when this registration sends the same inputs, i.e. the engine plans no change. */
     const unchanged = (type: string, name: string): PlannedResource | undefined => {
         const before = previous.get(key(type, name));
@@ -199,19 +222,39 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
             const inputs = args.inputs as Record<string, unknown>;
             if (args.type.startsWith("pulumi-nodejs:dynamic")) {
                 const before = previous.get(key(args.type, args.name));
-                if (before) {
-                    const kept = unchanged(args.type, args.name);
-                    if (kept) return { id: `${args.name}-id`, state: { ...inputs, ...kept.outputs } };
-                    // Replaced: its new outputs are made during `up`.
-                    const unknownOutputs = Object.fromEntries(Object.keys(before.outputs).filter((k) => !(k in inputs) || inputs[k] === undefined).map((k) => [k, UNKNOWN_SENTINEL]));
-                    return { id: "", state: { ...inputs, ...unknownOutputs } };
-                }
                 const providerText = inputs[DYNAMIC_PROVIDER_KEY] as string;
                 const provider = requireFromString(providerText, path.join(options.projectDir, "dynamic-provider.js")).handler();
                 const props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
                 delete props[DYNAMIC_PROVIDER_KEY];
+                const record = (id: string, outs: Record<string, unknown> | undefined) => {
+                    dynamicState.set(key(args.type, args.name), { id, ...(outs ?? {}) });
+                    return { id, state: { ...inputs, ...(outs ?? {}) } };
+                };
+                if (before) {
+                    const kept = unchanged(args.type, args.name);
+                    const olds = inTheClear(options.previous)?.dynamicState.get(key(args.type, args.name));
+                    if (kept && olds) {
+                        const { id, ...outs } = olds;
+                        return record(id as string, outs);
+                    }
+                    if (kept) return { id: `${args.name}-id`, state: { ...inputs, ...kept.outputs } };
+                    if (options.afterUp && olds) {
+                        // What `up` does: the provider's own diff, then its update or a replacement's create.
+                        const { id, ...oldOutputs } = olds;
+                        const diff = await provider.diff(id, unwrapSecrets(oldOutputs), props);
+                        if (!diff.changes) return record(id as string, oldOutputs);
+                        if ((diff.replaces ?? []).length > 0) {
+                            const created = await provider.create(props);
+                            return record(created.id, created.outs);
+                        }
+                        return record(id as string, (await provider.update(id, unwrapSecrets(oldOutputs), props)).outs);
+                    }
+                    // Updated or replaced: its new outputs are made during `up`.
+                    const unknownOutputs = Object.fromEntries(Object.keys(before.outputs).filter((k) => !(k in inputs) || inputs[k] === undefined).map((k) => [k, UNKNOWN_SENTINEL]));
+                    return { id: "", state: { ...inputs, ...unknownOutputs } };
+                }
                 const result = await provider.create(props);
-                return { id: result.id, state: { ...inputs, ...(result.outs ?? {}) } };
+                return record(result.id, result.outs);
             }
             if (args.type === "command:local:Command") {
                 const kept = unchanged(args.type, args.name);
@@ -235,6 +278,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
             if (!err) {
                 const urn: string = resp.getUrn();
                 const inputs = summarizeDynamicProvider(req.getObject()?.toJavaScript() ?? {});
+                clearInputs.set(urn, unwrapSecrets(inputs) as Record<string, unknown>);
                 const secretOutputs = new Set<string>(req.getAdditionalsecretoutputsList());
                 const state = (resp.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
                 const outputs = Object.fromEntries(
@@ -281,7 +325,9 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
         if (previousOffline === undefined) delete process.env.ISTIO_MINIKUBE_OFFLINE_PLAN;
         else process.env.ISTIO_MINIKUBE_OFFLINE_PLAN = previousOffline;
     }
-    return { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
+    const plan = { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
+    Object.defineProperty(plan, IN_THE_CLEAR, { value: { dynamicState, inputs: clearInputs } satisfies InTheClear, enumerable: false });
+    return plan;
 }
 
 /**

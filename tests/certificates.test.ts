@@ -8,7 +8,6 @@ import * as tls from "tls";
 import { AddressInfo } from "net";
 import * as forge from "node-forge";
 import {
-    changedInputs,
     generateMeshCertificates,
     MeshCertificatesInputs,
     serialNumberFrom,
@@ -23,6 +22,7 @@ const INPUTS: MeshCertificatesInputs = {
     servingDnsNames: ["istiod", "istiod.istio-system", "istiod.istio-system.svc"],
     validityDays: 30,
     rotation: 0,
+    keepPreviousRoot: true,
 };
 
 let certs: MeshCertificatesOutputs;
@@ -200,10 +200,11 @@ describe("the dynamic provider", () => {
         expect(diff).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     });
 
-    test("a new rotation value, other names or another validity replace the certificates", async () => {
-        expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, rotation: 1 })).replaces).toEqual(["rotation"]);
+    test("other names replace the certificates; a new rotation value or validity is an update in place (the next state is made from this one)", async () => {
+        expect(await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, rotation: 1 })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        expect(await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, validityDays: 31 })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
         expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, servingDnsNames: ["istiod.other.svc"] })).replaces).toEqual(["servingDnsNames"]);
-        expect(changedInputs(INPUTS, { ...INPUTS, validityDays: 31, organization: "x" })).toEqual(["organization", "validityDays"]);
+        expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, organization: "x", rotation: 1 })).replaces).toEqual(["organization"]);
     });
 
     test("two creates give two different roots (keys are never reused)", () => {

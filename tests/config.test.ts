@@ -363,7 +363,7 @@ describe("bad values", () => {
         ["skipChecks[0]", 3, "a string"],
         ["upsertExistingObjects", "true", "true or false"],
         ["upsertExistingObjects", 1, "true or false"],
-        ["certificates", 365, "an object with keys validityDays, rotation"],
+        ["certificates", 365, "an object with keys validityDays, rotation, retired"],
         ["certificates.validityDays", 0, "a whole number from 1 to 3650"],
         ["certificates.validityDays", 3651, "a whole number from 1 to 3650"],
         ["certificates.validityDays", 1.5, "a whole number from 1 to 3650"],
@@ -443,6 +443,26 @@ describe("cluster and kubeContext", () => {
     });
 });
 
+describe("certificates.retired", () => {
+    const certificates = (c: Record<string, unknown>) => parse({ certificates: c }).certificates;
+
+    test("unset, the previous root stays trusted; rotation retires it; rotation - 1 says the same as unset", () => {
+        expect(certificates({ rotation: 1 })).toEqual({ validityDays: 365, rotation: 1 });
+        expect(certificates({ rotation: 1, retired: 1 })).toEqual({ validityDays: 365, rotation: 1, retired: 1 });
+        expect(certificates({ rotation: 2, retired: 1 })).toEqual({ validityDays: 365, rotation: 2, retired: 1 });
+        expect(certificates({ retired: 0 })).toEqual({ validityDays: 365, rotation: 0, retired: 0 });
+    });
+
+    test.each([
+        [{ rotation: 3, retired: 1 }, 1, "2 or 3: certificates.rotation (3) retires the root it replaced, 2 keeps it trusted (as unset does)"],
+        [{ rotation: 1, retired: 2 }, 2, "0 or 1: certificates.rotation (1) retires the root it replaced, 0 keeps it trusted (as unset does)"],
+        [{ rotation: 0, retired: -1 }, -1, "0: certificates.rotation (0) retires the root it replaced"],
+        [{ rotation: 1, retired: "1" }, "1", "0 or 1: certificates.rotation (1) retires the root it replaced, 0 keeps it trusted (as unset does)"],
+    ])("%j is rejected, naming the key, the value and the two values allowed", (c, value, allowed) => {
+        expect(problems({ certificates: c })).toEqual([`${PROJECT}:certificates.retired = ${JSON.stringify(value)} is not allowed: expected ${allowed}`]);
+    });
+});
+
 describe("unknown keys", () => {
     test.each(["foo", "minikube.cpus", "Cluster", "kubecontext", "sample"])("top-level key %j is reported", (key) => {
         const found = problemsOf({ [`${PROJECT}:${key}`]: "1" });
@@ -457,7 +477,7 @@ describe("unknown keys", () => {
         ["istio", "mTLS", "version, releaseArchive, releaseUrl, mtls"],
         ["images", "preLoad", "preload, archiveDir, extra"],
         ["injection", "automatic", "auto, manual"],
-        ["certificates", "validity", "validityDays, rotation"],
+        ["certificates", "validity", "validityDays, rotation, retired"],
     ])("nested key %s.%s is reported", (top, field, known) => {
         expect(problems({ [top]: { [field]: 1 } })).toEqual([`${PROJECT}:${top}.${field}: unknown key; known keys are ${known}`]);
     });

@@ -92,18 +92,26 @@ describe("chart values", () => {
 });
 
 describe("the certificate generation fingerprint", () => {
-    const SETTINGS = { organization: "istio-minikube dev", servingDnsNames: ["istiod", "istiod.istio-system"], validityDays: 365, rotation: 0 };
+    const SETTINGS = { organization: "istio-minikube dev", servingDnsNames: ["istiod", "istiod.istio-system"], validityDays: 365, rotation: 0, keepPreviousRoot: true };
 
-    test("changes with every input that replaces the certificates, and with nothing else", () => {
-        const { REPLACING_INPUTS } = require("../components/trust/meshCertificates") as typeof import("../components/trust/meshCertificates");
+    test("changes with every input that makes new certificates, and with nothing else", () => {
+        const { REPLACING_INPUTS, ROTATING_INPUTS } = require("../components/trust/meshCertificates") as typeof import("../components/trust/meshCertificates");
         const base = certificatesFingerprint(SETTINGS);
         expect(base).toMatch(/^[0-9a-f]{16}$/);
-        const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1 };
-        for (const key of REPLACING_INPUTS) {
+        const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1, keepPreviousRoot: false };
+        for (const key of [...REPLACING_INPUTS, ...ROTATING_INPUTS]) {
             expect(certificatesFingerprint({ ...SETTINGS, [key]: changed[key] })).not.toBe(base);
         }
         expect(certificatesFingerprint({ ...SETTINGS })).toBe(base);
         expect(certificatesFingerprint({ ...SETTINGS, extra: "ignored" } as typeof SETTINGS)).toBe(base);
+    });
+
+    test("retiring the previous root rolls istiod and the samples; keeping it leaves the fingerprint a stack had before overlaps existed", () => {
+        expect(certificatesFingerprint({ ...SETTINGS, keepPreviousRoot: false })).not.toBe(certificatesFingerprint(SETTINGS));
+        // The fingerprint of the same settings before certificates.retired existed (no keepPreviousRoot in the hash).
+        const { organization, servingDnsNames, validityDays, rotation } = SETTINGS;
+        const before = require("crypto").createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation })).digest("hex").slice(0, 16);
+        expect(certificatesFingerprint(SETTINGS)).toBe(before);
     });
 });
 
@@ -119,7 +127,7 @@ describe("the mesh-wide PeerAuthentication", () => {
 
 describe("the certificate Secrets", () => {
     test("are valid Secrets with Istio's and Kubernetes' key names", () => {
-        const certs = { intermediateCertPem: "a", intermediateKeyPem: "b", rootCertPem: "c", certChainPem: "d", servingCertPem: "e", servingKeyPem: "f" };
+        const certs = { intermediateCertPem: "a", intermediateKeyPem: "b", trustBundlePem: "c", certChainPem: "d", servingCertPem: "e", servingKeyPem: "f" };
         expect(() => new Secret({ metadata: { name: "cacerts", namespace: "istio-system" }, type: "Opaque", stringData: pluginCaSecretData(certs) }).validate()).not.toThrow();
         expect(() => new Secret({ metadata: { name: "istiod-tls", namespace: "istio-system" }, type: "kubernetes.io/tls", stringData: servingSecretData(certs) }).validate()).not.toThrow();
         expect(Object.keys(servingSecretData(certs)).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);

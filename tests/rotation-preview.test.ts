@@ -32,7 +32,7 @@ const kubernetesObjectName = (r: PlannedResource) => {
 };
 
 describe("the preview of a rotation", () => {
-    test("the certificates are replaced, their new root unknown until `up` makes it", () => {
+    test("the certificates are updated in place, their new root unknown until `up` makes it", () => {
         expect(byName(rotation, "mesh-certificates").outputs.rootCertPem).toBe("[unknown]");
         expect(byName(deployed, "mesh-certificates").outputs.rootCertPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     });

@@ -9,14 +9,17 @@ import { ISTIO_HUB } from "./versions";
 export const CERTIFICATES_ANNOTATION = "istio-minikube/certificates";
 
 /**
- * A short fingerprint of the settings that generate the certificates (the inputs whose change replaces
- * them all: meshCertificates.ts REPLACING_INPUTS). It changes exactly when a new root is made, and, unlike
- * a hash of the root itself, it is known during `pulumi preview`, so a rotation's preview still renders
- * the samples and shows them as updates instead of deletes.
+ * A short fingerprint of the settings that make new certificates (meshCertificates.ts REPLACING_INPUTS and
+ * ROTATING_INPUTS) and of the retire step: it changes exactly when the certificates istiod and the
+ * workloads should reload change, and, unlike a hash of the root itself, it is known during `pulumi
+ * preview`, so a rotation's preview still renders the samples and shows them as updates instead of deletes.
+ * A retired previous root adds to it (so the stack's workloads drop it at once); a kept one does not, so a
+ * stack that never retires keeps the fingerprint it had before the overlap existed.
  */
-export function certificatesFingerprint(settings: { organization: string; servingDnsNames: string[]; validityDays: number; rotation: number }): string {
-    const { organization, servingDnsNames, validityDays, rotation } = settings;
-    return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation })).digest("hex").slice(0, 16);
+export function certificatesFingerprint(settings: { organization: string; servingDnsNames: string[]; validityDays: number; rotation: number; keepPreviousRoot: boolean }): string {
+    const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot } = settings;
+    const retired = keepPreviousRoot ? {} : { previousRootRetired: true };
+    return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation, ...retired })).digest("hex").slice(0, 16);
 }
 
 export interface ChartValueInputs {

@@ -50,12 +50,19 @@ export function base64(text: string): string {
     return Buffer.from(text, "utf8").toString("base64");
 }
 
-/** Istio's plug-in CA Secret (security/pkg/pki/ca/ca.go file names at 1.30.3), mounted at /etc/cacerts. */
-export function pluginCaSecretData(certs: { intermediateCertPem: string; intermediateKeyPem: string; rootCertPem: string; certChainPem: string }) {
+/**
+ * Istio's plug-in CA Secret (security/pkg/pki/ca/ca.go file names at 1.30.3), mounted at /etc/cacerts.
+ * root-cert.pem is the whole trust bundle: istiod checks ca-cert.pem against it as a pool
+ * (security/pkg/pki/util/keycertbundle.go Verify: AppendCertsFromPEM), and hands it whole to every workload
+ * as the last element of each CSR response (security/pkg/server/ca/server.go: "we do not want to flatten
+ * the root cert"), which the agent keeps as its trust bundle (security/pkg/nodeagent/cache/secretcache.go
+ * generateNewSecret). cert-chain.pem stays the intermediate and the root that signed it.
+ */
+export function pluginCaSecretData(certs: { intermediateCertPem: string; intermediateKeyPem: string; trustBundlePem: string; certChainPem: string }) {
     return {
         "ca-cert.pem": certs.intermediateCertPem,
         "ca-key.pem": certs.intermediateKeyPem,
-        "root-cert.pem": certs.rootCertPem,
+        "root-cert.pem": certs.trustBundlePem,
         "cert-chain.pem": certs.certChainPem,
     };
 }
@@ -63,11 +70,13 @@ export function pluginCaSecretData(certs: { intermediateCertPem: string; interme
 /**
  * istiod's serving certificate. The chart mounts Secret istiod-tls at /var/run/secrets/istiod/tls, and
  * istiod uses tls.crt/tls.key with tls.crt's CA ca.crt when those files exist (pilot/pkg/bootstrap/server.go
- * hasCustomTLSCerts; pkg/config/constants DefaultPilotTLSCaCertAlternatePath, at 1.30.3). That CA is
- * also what istiod publishes as istio-ca-root-cert, so it must be the same root as the plug-in CA's.
+ * hasCustomTLSCerts; pkg/config/constants DefaultPilotTLSCaCertAlternatePath, at 1.30.3). ca.crt is also
+ * what istiod publishes as istio-ca-root-cert (certcontroller.go initFileCertificateWatches, read again
+ * whenever tls.crt or tls.key changes), the root each workload trusts istiod by: the same bundle as the
+ * plug-in CA's.
  */
-export function servingSecretData(certs: { servingCertPem: string; servingKeyPem: string; rootCertPem: string }) {
-    return { "tls.crt": certs.servingCertPem, "tls.key": certs.servingKeyPem, "ca.crt": certs.rootCertPem };
+export function servingSecretData(certs: { servingCertPem: string; servingKeyPem: string; trustBundlePem: string }) {
+    return { "tls.crt": certs.servingCertPem, "tls.key": certs.servingKeyPem, "ca.crt": certs.trustBundlePem };
 }
 
 /**
@@ -101,17 +110,17 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             "cacerts",
             "Opaque",
             pulumi
-                .all([certificates.intermediateCertPem, certificates.intermediateKeyPem, certificates.rootCertPem, certificates.certChainPem])
-                .apply(([intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem]) =>
-                    pluginCaSecretData({ intermediateCertPem, intermediateKeyPem, rootCertPem, certChainPem }),
+                .all([certificates.intermediateCertPem, certificates.intermediateKeyPem, certificates.trustBundle, certificates.certChainPem])
+                .apply(([intermediateCertPem, intermediateKeyPem, trustBundlePem, certChainPem]) =>
+                    pluginCaSecretData({ intermediateCertPem, intermediateKeyPem, trustBundlePem, certChainPem }),
                 ),
         );
         const servingTls = secret(
             "istiod-tls",
             "kubernetes.io/tls",
             pulumi
-                .all([certificates.servingCertPem, certificates.servingKeyPem, certificates.rootCertPem])
-                .apply(([servingCertPem, servingKeyPem, rootCertPem]) => servingSecretData({ servingCertPem, servingKeyPem, rootCertPem })),
+                .all([certificates.servingCertPem, certificates.servingKeyPem, certificates.trustBundle])
+                .apply(([servingCertPem, servingKeyPem, trustBundlePem]) => servingSecretData({ servingCertPem, servingKeyPem, trustBundlePem })),
         );
 
         // Nothing the charts take depends on the root CA, so a rotation's preview renders them and lists
@@ -131,7 +140,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             { ...k8sOpts, dependsOn: [base, pluginCa, servingTls, ...(args.istiodWaitsFor ?? [])] },
         );
 
-        // The charts' two validating webhooks, with the root as caBundle. Stacks made before the program
+        // The charts' two validating webhooks, with the trust bundle as caBundle. Stacks made before the program
         // created them had them as chart children: the aliases keep those objects, updated in place.
         const chartChildNames: Record<string, { name: string; parent: pulumi.Resource }> = {
             [VALIDATION_WEBHOOK_NAMES.defaultRevision]: { name: `istio-base:${VALIDATION_WEBHOOK_NAMES.defaultRevision}`, parent: base },
@@ -143,7 +152,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                     webhookName,
                     {
                         metadata: { name: webhookName, labels: VALIDATION_WEBHOOK_LABELS },
-                        webhooks: pulumi.output(certificates.rootCertPem).apply((root) => validationWebhooks(webhookName, base64(root), ISTIO_NAMESPACE)),
+                        webhooks: pulumi.output(certificates.trustBundle).apply((bundle) => validationWebhooks(webhookName, base64(bundle), ISTIO_NAMESPACE)),
                     },
                     // After istiod: with failurePolicy Fail, an Istio object created while nothing serves /validate fails.
                     { ...k8sOpts, dependsOn: [this.istiod], aliases: [chartChildNames[webhookName]] },

@@ -86,7 +86,8 @@ export interface SidecarInjectorArgs {
     provider: k8s.Provider;
     /** kubectl context of the cluster (the minikube profile, or the existing cluster's context). */
     kubeContext: string;
-    rootCertPem: pulumi.Input<string>;
+    /** What the API server trusts istiod's /inject by: the stack's trust bundle (every root it keeps). */
+    trustBundlePem: pulumi.Input<string>;
     /** istiod: serves /inject and writes the ConfigMaps read back here. */
     istiod: pulumi.Resource;
     /**
@@ -118,7 +119,7 @@ export class SidecarInjector extends pulumi.ComponentResource {
                     name: INJECTOR_WEBHOOK_NAME,
                     labels: { app: "sidecar-injector", "app.kubernetes.io/managed-by": "istio-minikube" },
                 },
-                webhooks: pulumi.output(args.rootCertPem).apply((pem) => sidecarInjectorWebhooks(Buffer.from(pem).toString("base64"))),
+                webhooks: pulumi.output(args.trustBundlePem).apply((pem) => sidecarInjectorWebhooks(Buffer.from(pem).toString("base64"))),
             },
             // After istiod is ready: with failurePolicy Fail, a pod created while nothing serves /inject fails.
             { parent: this, provider: args.provider, dependsOn: [args.istiod] },

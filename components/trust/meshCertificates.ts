@@ -1,7 +1,17 @@
-// The stack's one root of trust, as a Pulumi dynamic resource: a root CA; an intermediate CA that istiod
-// uses to sign workload certificates (Istio's plug-in CA); and the serving certificate istiod presents for
+// The stack's root of trust, as a Pulumi dynamic resource: a root CA; an intermediate CA that istiod uses
+// to sign workload certificates (Istio's plug-in CA); and the serving certificate istiod presents for
 // /inject (and its other TLS ports). Generated once and kept in state, so runs without changes change
-// nothing; raising `rotation` or changing names or validity generates a new set.
+// nothing. A rotation (raising `rotation`, or a new `validityDays`) makes a new set *in place* and keeps the
+// root it replaces trusted beside the new one until a declared step retires it (docs/trust.md):
+//
+//   step            signs workloads   istiod serves          every bundle trusts
+//   before          old root          old root's cert        old
+//   rotation (up)   new root          old root's cert        new + old
+//   retire (up)     new root          new root's cert        new
+//
+// istiod's serving certificate switches only when the old root leaves: by then every client of istiod (the
+// API server through the webhooks' caBundle, each workload through the istio-ca-root-cert it mounts) has
+// trusted the new root for the whole overlap, so nothing is ever handed a certificate it does not trust.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as forge from "node-forge";
@@ -12,43 +22,58 @@ export interface MeshCertificatesInputs {
     /** DNS names of istiod's serving certificate. */
     servingDnsNames: string[];
     validityDays: number;
-    /** Raising it replaces every certificate and key. */
+    /** Raising it makes a new set, the root it replaces kept trusted while keepPreviousRoot holds. */
     rotation: number;
+    /** False once certificates.retired equals rotation: the previous root leaves every bundle. */
+    keepPreviousRoot: boolean;
 }
 
 export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
+    /** The root that signs: the intermediate's issuer. */
     rootCertPem: string;
+    /** The root this one replaced, while it stays trusted; "" otherwise. Its private key is never kept. */
+    previousRootCertPem: string;
+    /** What every consumer trusts: the signing root, then the previous root while it is kept. */
+    trustBundlePem: string;
     intermediateCertPem: string;
     /** Secret. */
     intermediateKeyPem: string;
     /** Intermediate then root: what Istio's plug-in CA expects in cert-chain.pem. */
     certChainPem: string;
+    /** The serving certificate istiod presents: the previous root's during an overlap. */
     servingCertPem: string;
     /** Secret. */
     servingKeyPem: string;
+    /** During an overlap, the signing root's serving certificate, presented once the previous root is retired; "" otherwise. */
+    nextServingCertPem: string;
+    /** Secret; "" outside an overlap. */
+    nextServingKeyPem: string;
     notAfter: string;
 }
 
 /**
  * The certificates a stack gets: its name in every subject (two stacks' roots stay apart), istiod's
- * Service names in the serving certificate, and the config's validity and rotation.
+ * Service names in the serving certificate, and the config's validity and rotation. The previous root is
+ * kept unless certificates.retired names the current rotation.
  */
-export function meshCertificateInputs(stack: string, certificates: { validityDays: number; rotation: number }, istioNamespace = "istio-system"): MeshCertificatesInputs {
+export function meshCertificateInputs(
+    stack: string,
+    certificates: { validityDays: number; rotation: number; retired?: number },
+    istioNamespace = "istio-system",
+): MeshCertificatesInputs {
     return {
         organization: `istio-minikube ${stack}`,
         servingDnsNames: ["istiod", `istiod.${istioNamespace}`, `istiod.${istioNamespace}.svc`],
         validityDays: certificates.validityDays,
         rotation: certificates.rotation,
+        keepPreviousRoot: certificates.retired !== certificates.rotation,
     };
 }
 
-/** Inputs whose change means new certificates (all of them: none can be applied to an existing one). */
-export const REPLACING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = [
-    "organization",
-    "servingDnsNames",
-    "validityDays",
-    "rotation",
-];
+/** Inputs whose change replaces the set outright, with no overlap: the stack's identity in the certificates. */
+export const REPLACING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = ["organization", "servingDnsNames"];
+/** Inputs whose change makes a new set in place, the replaced root kept trusted while keepPreviousRoot holds. */
+export const ROTATING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = ["validityDays", "rotation"];
 
 const HOUR_MS = 60 * 60 * 1000;
 // node-forge takes the universal tag of the value here (lib/x509.js _dnToAsn1); its typings call it asn1.Class.
@@ -119,8 +144,19 @@ function issue(opts: {
     return cert;
 }
 
-/** Generates the whole set. Pure apart from randomness and the clock; the tests call it directly. */
-export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
+/** One generation: a root, its intermediate and a serving certificate it signs. The root's key is dropped here. */
+export interface CertificateSet {
+    rootCertPem: string;
+    intermediateCertPem: string;
+    intermediateKeyPem: string;
+    certChainPem: string;
+    servingCertPem: string;
+    servingKeyPem: string;
+    notAfter: string;
+}
+
+/** Generates one set. Pure apart from randomness and the clock; the tests call it directly. */
+export function generateCertificateSet(inputs: MeshCertificatesInputs, now: Date = new Date()): CertificateSet {
     const rootKeys = newKeyPair();
     const root = issue({
         commonName: "istio-minikube root CA",
@@ -172,7 +208,6 @@ export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Da
     const pem = (cert: forge.pki.Certificate) => forge.pki.certificateToPem(cert);
     const keyPem = (key: forge.pki.rsa.PrivateKey) => forge.pki.privateKeyToPem(key);
     return {
-        ...inputs,
         rootCertPem: pem(root),
         intermediateCertPem: pem(intermediate),
         intermediateKeyPem: keyPem(intermediateKeys.privateKey),
@@ -183,9 +218,76 @@ export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Da
     };
 }
 
-/** Which inputs differ; any difference replaces the whole set. */
-export function changedInputs(olds: MeshCertificatesInputs, news: MeshCertificatesInputs): string[] {
-    return REPLACING_INPUTS.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+/** The first set of a stack: one root, trusted alone. */
+export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
+    const set = generateCertificateSet(inputs, now);
+    return { ...inputs, ...set, previousRootCertPem: "", trustBundlePem: set.rootCertPem, nextServingCertPem: "", nextServingKeyPem: "" };
+}
+
+/** The serving certificate and key signed by the state's signing root (the one waiting, during an overlap). */
+function servingOfSigningRoot(olds: MeshCertificatesOutputs): { servingCertPem: string; servingKeyPem: string } {
+    return olds.nextServingCertPem
+        ? { servingCertPem: olds.nextServingCertPem, servingKeyPem: olds.nextServingKeyPem }
+        : { servingCertPem: olds.servingCertPem, servingKeyPem: olds.servingKeyPem };
+}
+
+function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem">): MeshCertificatesOutputs {
+    return { ...outs, trustBundlePem: outs.rootCertPem + outs.previousRootCertPem };
+}
+
+/**
+ * A new generation in place. While the previous root is kept, the root that signed until now joins the
+ * bundle (the one before it leaves: a new generation retires it, as a declared step), and istiod keeps
+ * presenting that root's serving certificate; the new set's own serving certificate waits for the retire
+ * step. Without it, the new set stands alone (a deliberate hard cut: a compromised root, say).
+ */
+export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
+    const set = generateCertificateSet(news, now);
+    if (!news.keepPreviousRoot) {
+        return withBundle({ ...news, ...set, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+    }
+    return withBundle({
+        ...news,
+        ...set,
+        ...servingOfSigningRoot(olds),
+        previousRootCertPem: olds.rootCertPem,
+        nextServingCertPem: set.servingCertPem,
+        nextServingKeyPem: set.servingKeyPem,
+    });
+}
+
+/** The retire step: the previous root leaves every bundle and istiod switches to the signing root's serving certificate. */
+export function retirePreviousRoot(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs): MeshCertificatesOutputs {
+    const { trustBundlePem: _bundle, ...kept } = olds;
+    return withBundle({ ...kept, ...news, ...servingOfSigningRoot(olds), previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+}
+
+/** Which inputs differ among `keys`. */
+function differing(olds: Partial<MeshCertificatesInputs>, news: MeshCertificatesInputs, keys: readonly (keyof MeshCertificatesInputs)[]): string[] {
+    return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+}
+
+/** What an update does with the certificates: nothing, replace them, make a new generation in place, or retire the previous root. */
+export function plannedChange(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs): { kind: "none" | "replace" | "rotate" | "retire"; keys: string[] } {
+    const replacing = differing(olds, news, REPLACING_INPUTS);
+    if (replacing.length > 0) return { kind: "replace", keys: replacing };
+    const rotating = differing(olds, news, ROTATING_INPUTS);
+    if (rotating.length > 0) return { kind: "rotate", keys: rotating };
+    // A state written before overlaps existed has no previous root: nothing to retire.
+    if (olds.previousRootCertPem && !news.keepPreviousRoot) return { kind: "retire", keys: ["keepPreviousRoot"] };
+    return { kind: "none", keys: [] };
+}
+
+/** The state's outputs as the program reads them, for a state written before overlaps existed too. */
+function complete(olds: MeshCertificatesOutputs): MeshCertificatesOutputs {
+    return {
+        ...olds,
+        keepPreviousRoot: olds.keepPreviousRoot ?? true,
+        previousRootCertPem: olds.previousRootCertPem ?? "",
+        trustBundlePem: olds.trustBundlePem ?? olds.rootCertPem + (olds.previousRootCertPem ?? ""),
+        nextServingCertPem: olds.nextServingCertPem ?? "",
+        nextServingKeyPem: olds.nextServingKeyPem ?? "",
+    };
 }
 
 export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
@@ -194,8 +296,18 @@ export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
         return { id: crypto.createHash("sha256").update(outs.rootCertPem).digest("hex").slice(0, 16), outs };
     },
     async diff(_id: string, olds: MeshCertificatesOutputs, news: MeshCertificatesInputs) {
-        const replaces = changedInputs(olds, news);
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
+        const change = plannedChange(complete(olds), news);
+        // A rotation or a retire step is an update: the next state is made from this one (the root kept
+        // beside the new one), which a replacement's create could not see.
+        return { changes: change.kind !== "none", replaces: change.kind === "replace" ? change.keys : [], deleteBeforeReplace: false };
+    },
+    async update(_id: string, olds: MeshCertificatesOutputs, news: MeshCertificatesInputs) {
+        const state = complete(olds);
+        const change = plannedChange(state, news);
+        if (change.kind === "rotate") return { outs: rotateMeshCertificates(state, news) };
+        if (change.kind === "retire") return { outs: retirePreviousRoot(state, news) };
+        // Only keepPreviousRoot changed with no previous root in state: the certificates stay as they are.
+        return { outs: { ...state, ...news } };
     },
 };
 
@@ -203,12 +315,20 @@ export type MeshCertificatesArgs = { [K in keyof MeshCertificatesInputs]: pulumi
 
 export class MeshCertificates extends pulumi.dynamic.Resource {
     declare readonly rootCertPem: pulumi.Output<string>;
+    declare readonly previousRootCertPem: pulumi.Output<string>;
+    declare readonly trustBundlePem: pulumi.Output<string>;
     declare readonly intermediateCertPem: pulumi.Output<string>;
     declare readonly intermediateKeyPem: pulumi.Output<string>;
     declare readonly certChainPem: pulumi.Output<string>;
     declare readonly servingCertPem: pulumi.Output<string>;
     declare readonly servingKeyPem: pulumi.Output<string>;
     declare readonly notAfter: pulumi.Output<string>;
+
+    /**
+     * What every consumer trusts. A state written before overlaps existed has no trustBundlePem until its
+     * next rotation: its one root is the bundle then.
+     */
+    readonly trustBundle: pulumi.Output<string>;
 
     constructor(name: string, args: MeshCertificatesArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -217,17 +337,22 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
             {
                 ...args,
                 rootCertPem: undefined,
+                previousRootCertPem: undefined,
+                trustBundlePem: undefined,
                 intermediateCertPem: undefined,
                 intermediateKeyPem: undefined,
                 certChainPem: undefined,
                 servingCertPem: undefined,
                 servingKeyPem: undefined,
+                nextServingCertPem: undefined,
+                nextServingKeyPem: undefined,
                 notAfter: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["intermediateKeyPem", "servingKeyPem"] },
+            { ...opts, additionalSecretOutputs: ["intermediateKeyPem", "servingKeyPem", "nextServingKeyPem"] },
             "istio-minikube",
             "MeshCertificates",
         );
+        this.trustBundle = pulumi.all([this.trustBundlePem, this.rootCertPem]).apply(([bundle, root]) => bundle || root);
     }
 }
 
@@ -244,20 +369,21 @@ export const OBJECTS_WITH_CERTIFICATES = [
     "ValidatingWebhookConfiguration istio-validator-istio-system",
 ] as const;
 
-/** What `pulumi preview` prints while the certificates are about to be generated. */
+/** What `pulumi preview` prints while the certificates are about to change. */
 export const CERTIFICATES_PREVIEW_WARNING =
-    "The mesh certificates are generated by this update (a first run, or certificates.rotation, validityDays or the " +
-    "stack's name changed), so the new root CA is not known during this preview. Five objects take it: " +
+    "The mesh certificates change in this update (a first run; certificates.rotation, retired or validityDays; or the " +
+    "stack's name), so their new values are not known during this preview. Five objects take them: " +
     `${OBJECTS_WITH_CERTIFICATES.join(", ")}. They are listed with their new data or caBundle still to be known; ` +
-    "'pulumi up' updates them in place (creates them, on a first run). Everything else is listed as the update will change it.";
+    "'pulumi up' updates them in place (creates them, on a first run). A rotation keeps the previous root trusted beside " +
+    "the new one until certificates.retired retires it (docs/trust.md). Everything else is listed as the update will change it.";
 
 /**
- * Warns during preview when the root is unknown, that is, when the certificate set is about to be made.
+ * Warns during preview when the trust bundle is unknown, that is, when the certificates are about to change.
  * An Output's known-ness is an internal promise of @pulumi/pulumi (output.ts OutputImpl.isKnown).
  */
-export function warnWhileCertificatesUnknown(rootCertPem: pulumi.Output<string>, warn: (message: string) => void = (m) => pulumi.log.warn(m)): Promise<boolean> {
+export function warnWhileCertificatesUnknown(trustBundlePem: pulumi.Output<string>, warn: (message: string) => void = (m) => pulumi.log.warn(m)): Promise<boolean> {
     if (!pulumi.runtime.isDryRun()) return Promise.resolve(false);
-    const known = (rootCertPem as unknown as { isKnown: Promise<boolean> }).isKnown;
+    const known = (trustBundlePem as unknown as { isKnown: Promise<boolean> }).isKnown;
     return known.then((isKnown) => {
         if (!isKnown) warn(CERTIFICATES_PREVIEW_WARNING);
         return !isKnown;

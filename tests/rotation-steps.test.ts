@@ -1,0 +1,170 @@
+// Issue 23, item 5: what every consumer of trust holds at each step of a root rotation, from the whole
+// program's plan after each `up` (the certificates' real provider runs its diff and update on the state the
+// step before left: scripts/offline-plan.ts). Both roots in every bundle during the overlap, none of the
+// old one after the retire step, the serving certificate switching only then, and nothing deleted.
+import * as crypto from "crypto";
+import { byName, planFor, unpackedRelease } from "./helpers/plan";
+import { inputsInTheClear, Plan } from "../scripts/offline-plan";
+import { meshCertificatesProvider, MeshCertificatesOutputs, OBJECTS_WITH_CERTIFICATES } from "../components/trust/meshCertificates";
+
+jest.setTimeout(180_000);
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+const certificatesIn = (pem: string) => (pem.match(PEM_CERTIFICATE) ?? []).map((block) => new crypto.X509Certificate(block));
+const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
+
+interface Holdings {
+    /** Fingerprints of the roots each bundle holds, in order. */
+    bundles: Record<string, string[]>;
+    /** Fingerprint of the root that issued istiod's signing intermediate, and its serving certificate. */
+    signerRoot: string;
+    servingRoot: string;
+    /** Whether the private keys in the Secrets match their certificates. */
+    keysMatch: boolean;
+}
+
+/** What the five objects that take the certificates hold in a plan made after `up`. */
+function holdings(plan: Plan, roots: string[]): Holdings {
+    const named = (type: string, name: string) => plan.resources.find((r) => r.type === type && (r.inputs.metadata as { name?: string } | undefined)?.name === name)!;
+    const clear = (type: string, name: string) => inputsInTheClear(plan, named(type, name).urn);
+    const cacerts = clear("kubernetes:core/v1:Secret", "cacerts").stringData as Record<string, string>;
+    const tls = clear("kubernetes:core/v1:Secret", "istiod-tls").stringData as Record<string, string>;
+    const caBundles = (type: string, name: string) =>
+        (named(type, name).inputs.webhooks as { clientConfig: { caBundle: string } }[]).map((w) => Buffer.from(w.clientConfig.caBundle, "base64").toString());
+    const rootsOf = (pem: string) => certificatesIn(pem).map((c) => c.fingerprint256);
+    const bundles: Record<string, string[]> = {
+        "Secret istio-system/cacerts root-cert.pem": rootsOf(cacerts["root-cert.pem"]),
+        "Secret istio-system/istiod-tls ca.crt": rootsOf(tls["ca.crt"]),
+    };
+    for (const [type, name] of [
+        ["kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration", "istio-sidecar-injector"],
+        ["kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration", "istiod-default-validator"],
+        ["kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration", "istio-validator-istio-system"],
+    ]) {
+        const perWebhook = caBundles(type, name).map(rootsOf);
+        for (const each of perWebhook) expect(each).toEqual(perWebhook[0]);
+        bundles[`${type.split(":").pop()} ${name} caBundle`] = perWebhook[0];
+    }
+    const issuerAmong = (pem: string) => {
+        const cert = new crypto.X509Certificate(pem);
+        const issuer = roots.find((root) => cert.verify(new crypto.X509Certificate(root).publicKey));
+        return issuer ? fingerprint(issuer) : "none of the roots";
+    };
+    const keysMatch =
+        new crypto.X509Certificate(cacerts["ca-cert.pem"]).checkPrivateKey(crypto.createPrivateKey(cacerts["ca-key.pem"])) &&
+        new crypto.X509Certificate(tls["tls.crt"]).checkPrivateKey(crypto.createPrivateKey(tls["tls.key"]));
+    // cert-chain.pem is the intermediate and the root that signed it, whatever else the bundle holds.
+    expect(cacerts["cert-chain.pem"].startsWith(cacerts["ca-cert.pem"])).toBe(true);
+    expect(certificatesIn(cacerts["cert-chain.pem"]).map((c) => c.fingerprint256)).toEqual([fingerprint(cacerts["ca-cert.pem"]), issuerAmong(cacerts["ca-cert.pem"])]);
+    return { bundles, signerRoot: issuerAmong(cacerts["ca-cert.pem"]), servingRoot: issuerAmong(tls["tls.crt"]), keysMatch };
+}
+
+const certificatesOf = (plan: Plan) => byName(plan, "mesh-certificates").outputs as unknown as MeshCertificatesOutputs;
+const everyBundle = (h: Holdings) => [...new Set(Object.values(h.bundles).map((roots) => JSON.stringify(roots)))].map((s) => JSON.parse(s) as string[]);
+
+let removeRelease: () => void;
+let before: Plan;
+let rotated: Plan;
+let retired: Plan;
+let rotatedAgain: Plan;
+let roots: string[];
+beforeAll(async () => {
+    removeRelease = unpackedRelease();
+    before = await planFor("dev", [], { afterUp: true });
+    rotated = await planFor("dev", ["certificates.rotation=1"], { afterUp: true, previous: before });
+    retired = await planFor("dev", ["certificates.rotation=1", "certificates.retired=1"], { afterUp: true, previous: rotated });
+    // The next rotation, with retired left at 1: the root of rotation 1 stays trusted beside the new one.
+    rotatedAgain = await planFor("dev", ["certificates.rotation=2", "certificates.retired=1"], { afterUp: true, previous: retired });
+    roots = [before, rotated, rotatedAgain].map((p) => certificatesOf(p).rootCertPem);
+});
+afterAll(() => removeRelease());
+
+describe("a root rotation, step by step", () => {
+    test("three different roots, one per rotation; the retire step makes none", () => {
+        expect(new Set(roots.map(fingerprint)).size).toBe(3);
+        expect(certificatesOf(retired).rootCertPem).toBe(certificatesOf(rotated).rootCertPem);
+    });
+
+    test("before: every bundle holds the one root, which signs the intermediate and istiod's serving certificate", () => {
+        const [old] = roots.map(fingerprint);
+        const h = holdings(before, roots);
+        expect(everyBundle(h)).toEqual([[old]]);
+        expect(h).toMatchObject({ signerRoot: old, servingRoot: old, keysMatch: true });
+    });
+
+    test("rotation: every bundle holds the new root and the old one; the new root signs; istiod still presents the old root's serving certificate", () => {
+        const [old, fresh] = roots.map(fingerprint);
+        const h = holdings(rotated, roots);
+        expect(Object.keys(h.bundles)).toHaveLength(5);
+        expect(everyBundle(h)).toEqual([[fresh, old]]);
+        expect(h).toMatchObject({ signerRoot: fresh, servingRoot: old, keysMatch: true });
+        // The serving certificate is the very one istiod presented before: no client sees a new one yet.
+        const tlsBefore = inputsInTheClear(before, byName(before, "istiod-tls").urn).stringData as Record<string, string>;
+        const tlsNow = inputsInTheClear(rotated, byName(rotated, "istiod-tls").urn).stringData as Record<string, string>;
+        expect(tlsNow["tls.crt"]).toBe(tlsBefore["tls.crt"]);
+    });
+
+    test("retire: every bundle holds only the new root, which now signs istiod's serving certificate too", () => {
+        const [old, fresh] = roots.map(fingerprint);
+        const h = holdings(retired, roots);
+        expect(everyBundle(h)).toEqual([[fresh]]);
+        expect(h).toMatchObject({ signerRoot: fresh, servingRoot: fresh, keysMatch: true });
+        expect(JSON.stringify(h.bundles)).not.toContain(old);
+    });
+
+    test("the next rotation keeps the root retire left beside its own, and never brings back the retired one", () => {
+        const [old, middle, newest] = roots.map(fingerprint);
+        const h = holdings(rotatedAgain, roots);
+        expect(everyBundle(h)).toEqual([[newest, middle]]);
+        expect(h).toMatchObject({ signerRoot: newest, servingRoot: middle, keysMatch: true });
+        expect(JSON.stringify(h.bundles)).not.toContain(old);
+    });
+
+    test("no step deletes anything: the same resources after each, and the certificates are updated in place, never replaced", async () => {
+        const urns = (p: Plan) => p.resources.map((r) => r.urn).sort();
+        for (const plan of [rotated, retired, rotatedAgain]) expect(urns(plan)).toEqual(urns(before));
+        const inputsOf = (p: Plan) => {
+            const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot } = certificatesOf(p);
+            return { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot };
+        };
+        for (const [from, to] of [
+            [before, rotated],
+            [rotated, retired],
+            [retired, rotatedAgain],
+        ]) {
+            expect(await meshCertificatesProvider.diff!("id", certificatesOf(from), inputsOf(to))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        }
+    });
+});
+
+describe("the previews of the two steps", () => {
+    let rotationPreview: Plan;
+    let retirePreview: Plan;
+    beforeAll(async () => {
+        rotationPreview = await planFor("dev", ["certificates.rotation=1"], { previous: before });
+        retirePreview = await planFor("dev", ["certificates.rotation=1", "certificates.retired=1"], { previous: rotated });
+    });
+
+    const hasUnknown = (value: unknown): boolean => JSON.stringify(value).includes('"[unknown]"');
+    const waitingObjects = (plan: Plan) =>
+        plan.resources
+            .filter((r) => r.type.startsWith("kubernetes:") && !r.remote && hasUnknown(r.inputs))
+            .map((r) => {
+                const { name, namespace } = r.inputs.metadata as { name: string; namespace?: string };
+                return `${r.type.split(":").pop()} ${namespace ? `${namespace}/` : ""}${name}`;
+            })
+            .sort();
+
+    test.each([
+        ["rotation", () => rotationPreview, () => before],
+        ["retire", () => retirePreview, () => rotated],
+    ])("%s: exactly the five objects that take the certificates wait for values; every resource the update keeps is planned", (_step, preview, state) => {
+        expect(waitingObjects(preview())).toEqual([...OBJECTS_WITH_CERTIFICATES].sort());
+        expect(preview().resources.map((r) => r.urn).sort()).toEqual(state().resources.map((r) => r.urn).sort());
+    });
+
+    test("a preview with nothing changed during the overlap keeps every output known", async () => {
+        const again = await planFor("dev", ["certificates.rotation=1"], { previous: rotated });
+        expect(again.resources.filter((r) => hasUnknown(r.inputs) || hasUnknown(r.outputs)).map((r) => r.name)).toEqual([]);
+    });
+});
