@@ -7,9 +7,13 @@
 // archive's download and checksum, and the program's own scripts. Ours, because the proxy does not serve
 // the real ones: the nodejs language host and the command provider (e2e/tools/language-host,
 // e2e/tools/command-provider). Not here: Envoy, so the three curl checks are skipped by config.
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue, noopPreviewSeconds, noopUpSeconds, noopSamplesLine } from "./harness/pulumiStack";
+import { runWorkloadAgent } from "./harness/agent";
 import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { OWNER_LABEL, ownerLabelValue } from "../components/istio/existingIstio";
 
@@ -128,6 +132,49 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         figures["noop-up"] = ups.median;
         noopSamples = { preview: previews.samples, up: ups.samples };
         figures.refresh = (await run(world.harness, "refresh", (o) => world.harness.stack.refresh({ ...o, expectNoChanges: true }))).seconds;
+    });
+
+    test("Istio's real agent, Envoy off, gets each of two injected sample pods a workload certificate from the real istiod: the pod's SPIFFE identity, signed by the stack's intermediate, three files that verify against the stack's root with openssl", async () => {
+        const root = new crypto.X509Certificate((await outputs()).rootCertificate as string);
+        const intermediate = new crypto.X509Certificate(Buffer.from(secretData("cacerts")["ca-cert.pem"], "base64").toString());
+        const distributed = (getJson(world, ["get", "configmap", "istio-ca-root-cert", "--namespace=default"]) as any).data["root-cert.pem"] as string;
+        const pods = getJson(world, ["get", "pods", "--namespace=default"]).items.filter((p: any) => !p.metadata.deletionTimestamp);
+        // The stack's certificates are node-forge's PEM, with CRLF line ends.
+        const pemCerts = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+        const fingerprints = (pem: string) => pemCerts(pem).map((c) => new crypto.X509Certificate(c).fingerprint256);
+        const identities: string[] = [];
+        // Two samples, each pod with its own service account: curl (sleep) and bookinfo's productpage.
+        for (const app of ["curl", "productpage"]) {
+            const pod = pods.find((p: any) => p.metadata.labels?.app === app);
+            expect({ app, pod: pod?.metadata.name }).toEqual({ app, pod: expect.any(String) });
+            const outDir = fs.mkdtempSync(path.join(world.root, `certs-${app}-`));
+            const got = await runWorkloadAgent(world.cluster, world.bin, { namespace: "default", name: pod.metadata.name }, outDir);
+            expect(got.files).toEqual(["cert-chain.pem", "key.pem", "root-cert.pem"]);
+
+            const chain = pemCerts(got.certChainPem);
+            const leaf = new crypto.X509Certificate(chain[0]);
+            const identity = `spiffe://cluster.local/ns/default/sa/${pod.spec.serviceAccountName}`;
+            expect(leaf.subjectAltName).toBe(`URI:${identity}`);
+            identities.push(identity);
+            expect(leaf.issuer).toBe(intermediate.subject);
+            expect(leaf.verify(intermediate.publicKey)).toBe(true);
+            expect(new crypto.X509Certificate(chain[1]).fingerprint256).toBe(intermediate.fingerprint256);
+            expect(new crypto.X509Certificate(chain[chain.length - 1]).fingerprint256).toBe(root.fingerprint256);
+            expect(leaf.checkPrivateKey(crypto.createPrivateKey(got.keyPem))).toBe(true);
+            // The same certificate as the ConfigMap, not the same bytes: istiod fills the ConfigMap from its
+            // --caCertFile, istiod-tls's ca.crt (pilot/pkg/bootstrap/certcontroller.go initFileCertificateWatches).
+            expect(fingerprints(got.rootCertPem)).toEqual([root.fingerprint256]);
+            expect(fingerprints(got.rootCertPem)).toEqual(fingerprints(distributed));
+
+            // openssl, on the agent's own files: the leaf, through the rest of its chain, to root-cert.pem.
+            const leafFile = path.join(outDir, "leaf.pem");
+            const restFile = path.join(outDir, "chain-rest.pem");
+            fs.writeFileSync(leafFile, `${chain[0]}\n`);
+            fs.writeFileSync(restFile, `${chain.slice(1).join("\n")}\n`);
+            const verified = execFileSync("openssl", ["verify", "-CAfile", path.join(outDir, "root-cert.pem"), "-untrusted", restFile, leafFile], { encoding: "utf8" });
+            expect(verified.trim()).toBe(`${leafFile}: OK`);
+        }
+        expect(new Set(identities).size).toBe(2);
     });
 
     test("rotation: its preview deletes nothing the update keeps; the update puts every caBundle and Secret on the new root, and istiod restarted on them injects", async () => {
