@@ -7,13 +7,15 @@
 // archive's download and checksum, and the program's own scripts. Ours, because the proxy does not serve
 // the real ones: the nodejs language host and the command provider (e2e/tools/language-host,
 // e2e/tools/command-provider). Not here: Envoy, so the three curl checks are skipped by config.
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue, noopPreviewSeconds, noopUpSeconds, noopSamplesLine } from "./harness/pulumiStack";
 import { runWorkloadAgent } from "./harness/agent";
+import { probeLine, programRefusals, startPodProbe, UNKNOWN_AUTHORITY } from "./harness/podProbe";
+import { generateMeshCertificates, meshCertificateInputs } from "../components/trust/meshCertificates";
 import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
 import { OWNER_LABEL, ownerLabelValue } from "../components/istio/existingIstio";
 
@@ -23,6 +25,8 @@ const STACK = "real_cluster";
 const CONTEXT = "real-local";
 const OWNER = ownerLabelValue("istio-minikube", STACK);
 const figures: Record<string, number> = {};
+/** Counts for the figures line: pods the program had refused during the rotation and the retire step. */
+const counts: Record<string, number> = {};
 let noopSamples: { preview: number[]; up: number[] } = { preview: [], up: [] };
 let world: World;
 
@@ -55,7 +59,7 @@ beforeAll(async () => {
 }, 10 * 60_000);
 
 afterAll(async () => {
-    if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures)}\n`);
+    if (world && Object.keys(figures).length > 0) process.stdout.write(`${figuresLine(STACK, figures, counts)}\n`);
     if (noopSamples.preview.length > 0) process.stdout.write(`${noopSamplesLine(STACK, noopSamples)}\n`);
     await stopWorld(world);
 });
@@ -177,35 +181,143 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         expect(new Set(identities).size).toBe(2);
     });
 
-    test("rotation: its preview deletes nothing the update keeps; the update puts every caBundle and Secret on the new root, and istiod restarted on them injects", async () => {
-        const before = { root: (await outputs()).rootCertificate as string, cacerts: secretData("cacerts"), tls: secretData("istiod-tls") };
+    test("the pod probe sees what a rotation must never cause: with a caBundle that does not hold the root of istiod's certificate, every pod is refused as x509 unknown authority", async () => {
+        const webhook = getJson(world, ["get", "mutatingwebhookconfiguration", "istio-sidecar-injector"]) as any;
+        const saved: string[] = webhook.webhooks.map((w: any) => w.clientConfig.caBundle);
+        const stranger = generateMeshCertificates(meshCertificateInputs("stranger", { validityDays: 1, rotation: 0 })).rootCertPem;
+        const setCaBundles = (bundles: string[]) =>
+            world.cluster.kubectl(["patch", "mutatingwebhookconfiguration", "istio-sidecar-injector", "--type=json", `--patch=${JSON.stringify(bundles.map((b, i) => ({ op: "replace", path: `/webhooks/${i}/clientConfig/caBundle`, value: b })))}`]);
+        setCaBundles(saved.map(() => Buffer.from(stranger).toString("base64")));
+        try {
+            const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: "probe-control", maxAttempts: 6 });
+            await new Promise((resolve) => setTimeout(resolve, 3500));
+            const result = await probe.stop();
+            process.stdout.write(`${probeLine("control (caBundle of another root)", result)}\n`);
+            expect(result.refused[UNKNOWN_AUTHORITY]).toBe(result.attempts);
+            expect(result.injected).toBe(0);
+        } finally {
+            setCaBundles(saved);
+        }
+        expect(createPod(world, "default", "probe-after-control")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+    });
+
+    const oldAgent: { certs?: Awaited<ReturnType<typeof runWorkloadAgent>>; dir?: string } = {};
+    const agentFor = async (app: string, label: string) => {
+        const pod = getJson(world, ["get", "pods", "--namespace=default", `--selector=app=${app}`]).items.find((p: any) => !p.metadata.deletionTimestamp);
+        const dir = fs.mkdtempSync(path.join(world.root, `agent-${label}-`));
+        return { dir, certs: await runWorkloadAgent(world.cluster, world.bin, { namespace: "default", name: pod.metadata.name }, dir) };
+    };
+    const fingerprintsOf = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => new crypto.X509Certificate(c).fingerprint256);
+    const fingerprint = (pem: string) => fingerprintsOf(pem)[0];
+    /** openssl's refusal of a chain whose root the bundle does not hold (the chain carries its own root, error 19, or not, error 20). */
+    const NOT_TRUSTED = /self-signed certificate in certificate chain|unable to get local issuer certificate/;
+    const decoded = (data: Record<string, string>, key: string) => Buffer.from(data[key], "base64").toString();
+    /** openssl verify of an agent's leaf, through the rest of its chain, against a bundle: "OK" or openssl's error. */
+    const verifyChain = (certs: { certChainPem: string }, bundlePem: string, dir: string): string => {
+        const chain = certs.certChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+        const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+        const args = ["verify", "-CAfile", write("bundle.pem", bundlePem), "-untrusted", write("rest.pem", `${chain.slice(1).join("\n")}\n`), write("leaf.pem", `${chain[0]}\n`)];
+        const result = spawnSync("openssl", args, { encoding: "utf8" });
+        return result.status === 0 ? "OK" : (result.stdout + result.stderr).trim();
+    };
+    const trustedByEveryConsumer = (): Record<string, string[]> => ({
+        // Each configuration's webhooks share one caBundle; a difference shows as both.
+        ...Object.fromEntries(Object.entries(caBundles()).map(([name, bundles]) => [`${name} caBundle`, fingerprintsOf([...new Set(bundles)].join(""))])),
+        "cacerts root-cert.pem": fingerprintsOf(decoded(secretData("cacerts"), "root-cert.pem")),
+        "istiod-tls ca.crt": fingerprintsOf(decoded(secretData("istiod-tls"), "ca.crt")),
+        "istio-ca-root-cert (default)": fingerprintsOf((getJson(world, ["get", "configmap", "istio-ca-root-cert", "--namespace=default"]) as any).data["root-cert.pem"]),
+    });
+    let roots: { old: string; fresh: string; oldServing: string } | undefined;
+
+    test("rotation: its preview deletes and replaces nothing; a pod created every 0.5 s during the update is never refused; every consumer then trusts both roots, the new one signs, istiod keeps the old root's serving certificate", async () => {
+        const before = { root: (await outputs()).rootCertificate as string, tls: secretData("istiod-tls") };
+        oldAgent.certs = (await agentFor("productpage", "before-rotation")).certs;
         const startsBefore = world.istiod.starts.length;
         await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
 
         await run(world.harness, "preview (rotation)", (o) => world.harness.stack.preview(o));
-        // Only the certificates and the checks (which run again) are replaced; no chart or sample object is deleted.
         expect(unexpectedDeletes(world.harness)).toEqual([]);
         const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
-        expect(updated).toEqual(expect.arrayContaining(["cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
+        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
 
+        const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: "during-rotation" });
         const up = await run(world.harness, "up (rotation)", (o) => world.harness.stack.up(o));
+        const probed = await probe.stop();
+        process.stdout.write(`${probeLine("rotation", probed)}\n`);
         figures.rotation = up.seconds;
+        counts["rotation-refused-pods"] = programRefusals(probed);
         expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
-        const root = (await outputs()).rootCertificate as string;
-        expect(root).not.toBe(before.root);
-        for (const [name, bundles] of Object.entries(caBundles())) for (const bundle of bundles) expect({ name, bundle }).toEqual({ name, bundle: root });
-        expect(secretData("cacerts")["root-cert.pem"]).not.toBe(before.cacerts["root-cert.pem"]);
-        expect(Buffer.from(secretData("istiod-tls")["ca.crt"], "base64").toString()).toBe(root);
+        expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
+        expect(probed.injected).toBeGreaterThan(0);
 
-        // istiod was started again on the new Secrets, and the API server accepts it through the new caBundle.
+        const root = (await outputs()).rootCertificate as string;
+        roots = { old: fingerprint(before.root), fresh: fingerprint(root), oldServing: decoded(before.tls, "tls.crt") };
+        expect(roots.fresh).not.toBe(roots.old);
+        expect(fingerprintsOf((await outputs()).trustBundle as string)).toEqual([roots.fresh, roots.old]);
+        for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots.fresh, roots.old] });
+        // The new root signs; istiod presents the serving certificate it had (the old root's) until the retire step.
+        const cacerts = secretData("cacerts");
+        expect(new crypto.X509Certificate(decoded(cacerts, "ca-cert.pem")).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
+        expect(decoded(secretData("istiod-tls"), "tls.crt")).toBe(roots.oldServing);
         expect(world.istiod.starts.length).toBeGreaterThan(startsBefore);
-        expect(createPod(world, "default", "probe-after-rotation")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
-        // The old serving certificate is not trusted any more: the new root did not sign it.
-        const oldServing = new crypto.X509Certificate(Buffer.from(before.tls["tls.crt"], "base64").toString());
-        expect(oldServing.verify(new crypto.X509Certificate(root).publicKey)).toBe(false);
-        expect(new crypto.X509Certificate(Buffer.from(secretData("istiod-tls")["tls.crt"], "base64").toString()).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
 
         await run(world.harness, "preview (after rotation)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+    });
+
+    test("during the overlap, Istio's agent gets a new-root certificate with both roots, which verifies the old-root certificate a workload got before; that workload trusts it back once it renews", async () => {
+        const fresh = await agentFor("curl", "overlap");
+        // istiod hands the whole bundle as the root of each certificate it issues (security/pkg/server/ca/server.go);
+        // the agent writes it sorted (secretcache.go mergeConfigTrustBundle).
+        expect(fingerprintsOf(fresh.certs.rootCertPem).sort()).toEqual([roots!.fresh, roots!.old].sort());
+        // cert-chain.pem: the leaf, the intermediate, the root that signed it, then the bundle (istiod appends
+        // its root-cert.pem as the last element: security/pkg/server/ca/server.go).
+        expect(fingerprintsOf(fresh.certs.certChainPem)[2]).toBe(roots!.fresh);
+        expect(fingerprintsOf(oldAgent.certs!.certChainPem)[2]).toBe(roots!.old);
+
+        // The new-root workload trusts the old-root one.
+        expect(verifyChain(oldAgent.certs!, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
+        // The old-root workload's bundle is what it was handed with its certificate, the old root alone
+        // (security/pkg/nodeagent/cache/secretcache.go generateNewSecret): it refuses the new root's
+        // certificate until it renews (at half its lifetime) or restarts, as docs/trust.md says.
+        expect(verifyChain(fresh.certs, oldAgent.certs!.rootCertPem, fresh.dir)).toMatch(NOT_TRUSTED);
+        // The same workload (productpage) renewed during the overlap: a new-root certificate and both roots.
+        const renewed = await agentFor("productpage", "overlap-renewed");
+        expect(verifyChain(fresh.certs, renewed.certs.rootCertPem, renewed.dir)).toBe("OK");
+        expect(verifyChain(renewed.certs, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
+        // And it still trusts a peer that has not renewed yet.
+        expect(verifyChain(oldAgent.certs!, renewed.certs.rootCertPem, renewed.dir)).toBe("OK");
+    });
+
+    test("retire: its preview deletes and replaces nothing; no pod is refused during the update; only the new root is trusted anywhere, istiod presents the new root's certificate, and an old-root certificate is refused", async () => {
+        await world.harness.stack.setConfig("istio-minikube:certificates.retired", { value: "1" }, true);
+        await run(world.harness, "preview (retire)", (o) => world.harness.stack.preview(o));
+        expect(unexpectedDeletes(world.harness)).toEqual([]);
+        const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
+        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
+
+        const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: "during-retire" });
+        const up = await run(world.harness, "up (retire)", (o) => world.harness.stack.up(o));
+        const probed = await probe.stop();
+        process.stdout.write(`${probeLine("retire", probed)}\n`);
+        figures.retire = up.seconds;
+        counts["retire-refused-pods"] = programRefusals(probed);
+        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
+        expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
+
+        for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots!.fresh] });
+        const serving = decoded(secretData("istiod-tls"), "tls.crt");
+        expect(serving).not.toBe(roots!.oldServing);
+        const root = (await outputs()).rootCertificate as string;
+        expect(new crypto.X509Certificate(serving).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
+        expect(createPod(world, "default", "probe-after-retire")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+
+        // What a workload trusts now: the new root alone; the certificate an agent got before the rotation is refused.
+        const after = await agentFor("curl", "after-retire");
+        expect(fingerprintsOf(after.certs.rootCertPem)).toEqual([roots!.fresh]);
+        expect(verifyChain(oldAgent.certs!, after.certs.rootCertPem, after.dir)).toMatch(NOT_TRUSTED);
+        expect(verifyChain(after.certs, after.certs.rootCertPem, after.dir)).toBe("OK");
+
+        await run(world.harness, "preview (after retire)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
     });
 
     test("the state holds no private key in plain text, in the export or in the backend's files", async () => {

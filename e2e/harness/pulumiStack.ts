@@ -233,8 +233,7 @@ export function noopSamplesLine(stack: string, samples: { preview: number[]; up:
 }
 
 /** The figures line the tier prints per stack, with the Node.js that ran the program (the one on the CLI's PATH). */
-export function figuresLine(stack: string, figures: Record<string, number>): string {
-    return `lifecycle figures (${stack}): ${Object.entries(figures)
-        .map(([k, v]) => `${k}=${v.toFixed(1)}s`)
-        .join(" ")} node=${process.version}`;
+/** The figures line: durations in seconds, then counts, then the Node.js that ran the program. */
+export function figuresLine(stack: string, figures: Record<string, number>, counts: Record<string, number> = {}): string {
+    return `lifecycle figures (${stack}): ${[...Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}s`), ...Object.entries(counts).map(([k, n]) => `${k}=${n}`)].join(" ")} node=${process.version}`;
 }

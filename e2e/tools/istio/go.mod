@@ -1,4 +1,4 @@
-// istiod (pilot-discovery) and istioctl for the real tier, from istio.io/istio on the release-1.30 branch
+// istiod (pilot-discovery), its agent (pilot-agent) and istioctl for the real tier, from istio.io/istio on the release-1.30 branch
 // (the proxy serves no 1.30.3 tag; e2e/tools/istio-charts.version names the same commit). That commit pins
 // istio.io/api, istio.io/client-go, go-control-plane's envoy and contrib and agentgateway's api at versions
 // the proxy does not serve, so each is replaced here by the nearest version it does.
