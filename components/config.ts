@@ -330,7 +330,8 @@ export function parseSettings(
         validityDays: reader.integer("certificates.validityDays", c.validityDays, defaults.certificates.validityDays, 1, 3650),
         rotation: reader.integer("certificates.rotation", c.rotation, defaults.certificates.rotation, 0, 1_000_000),
     };
-    if (c.retired !== undefined) {
+    // Checked against a valid rotation only: a bad rotation is reported once, under its own key.
+    if (c.retired !== undefined && (c.rotation === undefined || c.rotation === certificates.rotation)) {
         // Only the root the current rotation replaced can still be trusted (the one before it left with
         // that rotation), so the only values with a meaning are "retired now" and "still trusted".
         const allowed = [certificates.rotation - 1, certificates.rotation].filter((n) => n >= 0);

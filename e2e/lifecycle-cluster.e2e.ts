@@ -264,7 +264,7 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         await run(world.harness, "preview (after rotation)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
     });
 
-    test("during the overlap, Istio's agent gets a new-root certificate with both roots, which verifies the old-root certificate a workload got before; that workload trusts it back once it renews", async () => {
+    test("during the overlap, Istio's agent gets a new-root certificate with both roots, which verifies the old-root certificate a workload got before; that workload trusts it back once it renews or restarts", async () => {
         const fresh = await agentFor("curl", "overlap");
         // istiod hands the whole bundle as the root of each certificate it issues (security/pkg/server/ca/server.go);
         // the agent writes it sorted (secretcache.go mergeConfigTrustBundle).
@@ -280,7 +280,7 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         // (security/pkg/nodeagent/cache/secretcache.go generateNewSecret): it refuses the new root's
         // certificate until it renews (at half its lifetime) or restarts, as docs/trust.md says.
         expect(verifyChain(fresh.certs, oldAgent.certs!.rootCertPem, fresh.dir)).toMatch(NOT_TRUSTED);
-        // The same workload (productpage) renewed during the overlap: a new-root certificate and both roots.
+        // The same workload (productpage) restarted during the overlap, as its renewal would: a new-root certificate and both roots.
         const renewed = await agentFor("productpage", "overlap-renewed");
         expect(verifyChain(fresh.certs, renewed.certs.rootCertPem, renewed.dir)).toBe("OK");
         expect(verifyChain(renewed.certs, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
@@ -303,6 +303,7 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         counts["retire-refused-pods"] = programRefusals(probed);
         expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
         expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
+        expect(probed.injected).toBeGreaterThan(0);
 
         for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots!.fresh] });
         const serving = decoded(secretData("istiod-tls"), "tls.crt");

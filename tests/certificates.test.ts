@@ -9,6 +9,8 @@ import { AddressInfo } from "net";
 import * as forge from "node-forge";
 import {
     generateMeshCertificates,
+    rotateMeshCertificates,
+    retirePreviousRoot,
     MeshCertificatesInputs,
     serialNumberFrom,
     MeshCertificatesOutputs,
@@ -200,9 +202,9 @@ describe("the dynamic provider", () => {
         expect(diff).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     });
 
-    test("other names replace the certificates; a new rotation value or validity is an update in place (the next state is made from this one)", async () => {
+    test("other names replace the certificates; a new rotation value is an update in place (the next state is made from this one); a new validity waits for it", async () => {
         expect(await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, rotation: 1 })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
-        expect(await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, validityDays: 31 })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        expect(await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, validityDays: 31 })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
         expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, servingDnsNames: ["istiod.other.svc"] })).replaces).toEqual(["servingDnsNames"]);
         expect((await meshCertificatesProvider.diff!("id", certs, { ...INPUTS, organization: "x", rotation: 1 })).replaces).toEqual(["organization"]);
     });
@@ -210,5 +212,69 @@ describe("the dynamic provider", () => {
     test("two creates give two different roots (keys are never reused)", () => {
         expect(certs.rootCertPem).not.toBe(other.rootCertPem);
         expect(certs.servingKeyPem).not.toBe(other.servingKeyPem);
+    });
+});
+
+describe("the overlap, through the provider's diff and update", () => {
+    const provider = meshCertificatesProvider as Required<typeof meshCertificatesProvider>;
+    const step = async (olds: MeshCertificatesOutputs, news: MeshCertificatesInputs) => {
+        const diff = await provider.diff("id", olds, news);
+        expect(diff.replaces).toEqual([]);
+        return { changed: diff.changes, outs: diff.changes ? ((await provider.update("id", olds, news)).outs as MeshCertificatesOutputs) : olds };
+    };
+    const rootsOf = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((c) => new crypto.X509Certificate(c).fingerprint256);
+    const issuerOf = (pem: string, candidates: MeshCertificatesOutputs[]) => candidates.findIndex((c) => new crypto.X509Certificate(pem).verify(new crypto.X509Certificate(c.rootCertPem).publicKey));
+    let first: MeshCertificatesOutputs;
+    let overlap: MeshCertificatesOutputs;
+    beforeAll(async () => {
+        first = generateMeshCertificates(INPUTS);
+        overlap = (await step(first, { ...INPUTS, rotation: 1 })).outs;
+    });
+
+    test("during the overlap istiod presents the previous root's serving certificate, and notAfter is when it expires, not the new root", () => {
+        expect(overlap.servingCertPem).toBe(first.servingCertPem);
+        expect(issuerOf(overlap.nextServingCertPem, [first, overlap])).toBe(1);
+        expect(overlap.notAfter).toBe(new Date(new crypto.X509Certificate(first.servingCertPem).validTo).toISOString());
+        expect(new Date(overlap.notAfter).getTime()).toBeLessThanOrEqual(new Date(new crypto.X509Certificate(overlap.rootCertPem).validTo).getTime());
+    });
+
+    test("a new validityDays during the overlap or after the retire step makes no certificate: no root leaves and nothing cuts over", async () => {
+        expect((await step(overlap, { ...INPUTS, rotation: 1, validityDays: 90 })).changed).toBe(false);
+        const retired = (await step(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false })).outs;
+        expect(rootsOf(retired.trustBundlePem)).toEqual(rootsOf(overlap.rootCertPem));
+        expect((await step(retired, { ...INPUTS, rotation: 1, keepPreviousRoot: false, validityDays: 90 })).changed).toBe(false);
+        // Unsetting retired again has no root to bring back.
+        expect((await step(retired, { ...INPUTS, rotation: 1, keepPreviousRoot: true })).changed).toBe(false);
+    });
+
+    test("rotating twice without retiring keeps the root just replaced, drops the one before it, and presents that root's serving certificate", async () => {
+        const second = (await step(overlap, { ...INPUTS, rotation: 2 })).outs;
+        expect(rootsOf(second.trustBundlePem)).toEqual([...rootsOf(second.rootCertPem), ...rootsOf(overlap.rootCertPem)]);
+        expect(second.servingCertPem).toBe(overlap.nextServingCertPem);
+        expect(second.trustBundlePem).not.toContain(first.rootCertPem);
+    });
+
+    test("a hard cut (rotation and retired raised together) leaves the new root alone, signing and serving", async () => {
+        const cut = (await step(first, { ...INPUTS, rotation: 1, keepPreviousRoot: false })).outs;
+        expect(cut.trustBundlePem).toBe(cut.rootCertPem);
+        expect(issuerOf(cut.servingCertPem, [first, cut])).toBe(1);
+        expect(cut.previousRootCertPem + cut.nextServingCertPem + cut.nextServingKeyPem).toBe("");
+    });
+
+    test("a state an earlier version wrote (no bundle) is completed once, keeping its certificates; then nothing changes", async () => {
+        const { trustBundlePem: _b, previousRootCertPem: _p, nextServingCertPem: _n, nextServingKeyPem: _k, keepPreviousRoot: _keep, ...written } = first;
+        const old = written as unknown as MeshCertificatesOutputs;
+        const completed = await step(old, INPUTS);
+        expect(completed.changed).toBe(true);
+        expect(completed.outs).toMatchObject({ rootCertPem: first.rootCertPem, servingCertPem: first.servingCertPem, intermediateKeyPem: first.intermediateKeyPem, trustBundlePem: first.rootCertPem });
+        expect((await step(completed.outs, INPUTS)).changed).toBe(false);
+    });
+
+    test("keys: the retire step keeps only the new serving key; the old intermediate's key left with the rotation", () => {
+        expect(overlap.intermediateKeyPem).not.toBe(first.intermediateKeyPem);
+        const retired = retirePreviousRoot(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false });
+        expect(JSON.stringify(retired)).not.toContain(first.servingKeyPem.slice(40, 120));
+        expect(retired.servingKeyPem).toBe(overlap.nextServingKeyPem);
+        expect(rotateMeshCertificates(first, { ...INPUTS, rotation: 1 }).intermediateKeyPem).not.toBe(first.intermediateKeyPem);
     });
 });

@@ -10,8 +10,9 @@ export const CERTIFICATES_ANNOTATION = "istio-minikube/certificates";
 
 /**
  * A short fingerprint of the settings that make new certificates (meshCertificates.ts REPLACING_INPUTS and
- * ROTATING_INPUTS) and of the retire step: it changes exactly when the certificates istiod and the
- * workloads should reload change, and, unlike a hash of the root itself, it is known during `pulumi
+ * ROTATING_INPUTS) and of the retire step: it changes when the certificates istiod and the workloads should
+ * reload change (and with validityDays, which only the next rotation applies: it stays in, so existing
+ * stacks keep their fingerprint), and, unlike a hash of the root itself, it is known during `pulumi
  * preview`, so a rotation's preview still renders the samples and shows them as updates instead of deletes.
  * A retired previous root adds to it (so the stack's workloads drop it at once); a kept one does not, so a
  * stack that never retires keeps the fingerprint it had before the overlap existed.

@@ -1,7 +1,7 @@
 // The stack's root of trust, as a Pulumi dynamic resource: a root CA; an intermediate CA that istiod uses
 // to sign workload certificates (Istio's plug-in CA); and the serving certificate istiod presents for
 // /inject (and its other TLS ports). Generated once and kept in state, so runs without changes change
-// nothing. A rotation (raising `rotation`, or a new `validityDays`) makes a new set *in place* and keeps the
+// nothing. A rotation (raising `rotation`) makes a new set *in place* and keeps the
 // root it replaces trusted beside the new one until a declared step retires it (docs/trust.md):
 //
 //   step            signs workloads   istiod serves          every bundle trusts
@@ -48,6 +48,7 @@ export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
     nextServingCertPem: string;
     /** Secret; "" outside an overlap. */
     nextServingKeyPem: string;
+    /** The earliest expiry of what is in use: the root that signs, and the serving certificate istiod presents. */
     notAfter: string;
 }
 
@@ -72,8 +73,12 @@ export function meshCertificateInputs(
 
 /** Inputs whose change replaces the set outright, with no overlap: the stack's identity in the certificates. */
 export const REPLACING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = ["organization", "servingDnsNames"];
-/** Inputs whose change makes a new set in place, the replaced root kept trusted while keepPreviousRoot holds. */
-export const ROTATING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = ["validityDays", "rotation"];
+/**
+ * Inputs whose change makes a new set in place, the replaced root kept trusted while keepPreviousRoot holds.
+ * Only `rotation`: a new validityDays applies to the next rotation's certificates, so it can neither drop a
+ * root still trusted nor make a hard cut of its own.
+ */
+export const ROTATING_INPUTS: readonly (keyof MeshCertificatesInputs)[] = ["rotation"];
 
 const HOUR_MS = 60 * 60 * 1000;
 // node-forge takes the universal tag of the value here (lib/x509.js _dnToAsn1); its typings call it asn1.Class.
@@ -231,8 +236,13 @@ function servingOfSigningRoot(olds: MeshCertificatesOutputs): { servingCertPem: 
         : { servingCertPem: olds.servingCertPem, servingKeyPem: olds.servingKeyPem };
 }
 
-function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem">): MeshCertificatesOutputs {
-    return { ...outs, trustBundlePem: outs.rootCertPem + outs.previousRootCertPem };
+/**
+ * The bundle, and notAfter as the earliest expiry of what is in use: during an overlap istiod's serving
+ * certificate is the previous root's, which expires before the new root.
+ */
+function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem" | "notAfter">): MeshCertificatesOutputs {
+    const notAfter = Math.min(...[outs.rootCertPem, outs.servingCertPem].map((pem) => forge.pki.certificateFromPem(pem).validity.notAfter.getTime()));
+    return { ...outs, trustBundlePem: outs.rootCertPem + outs.previousRootCertPem, notAfter: new Date(notAfter).toISOString() };
 }
 
 /**
@@ -243,12 +253,13 @@ function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem">): Mesh
  */
 export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
     const set = generateCertificateSet(news, now);
+    const { notAfter: _notAfter, ...generated } = set;
     if (!news.keepPreviousRoot) {
-        return withBundle({ ...news, ...set, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+        return withBundle({ ...news, ...generated, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
     }
     return withBundle({
         ...news,
-        ...set,
+        ...generated,
         ...servingOfSigningRoot(olds),
         previousRootCertPem: olds.rootCertPem,
         nextServingCertPem: set.servingCertPem,
@@ -258,7 +269,7 @@ export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: Mesh
 
 /** The retire step: the previous root leaves every bundle and istiod switches to the signing root's serving certificate. */
 export function retirePreviousRoot(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs): MeshCertificatesOutputs {
-    const { trustBundlePem: _bundle, ...kept } = olds;
+    const { trustBundlePem: _bundle, notAfter: _notAfter, ...kept } = olds;
     return withBundle({ ...kept, ...news, ...servingOfSigningRoot(olds), previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
 }
 
@@ -268,13 +279,18 @@ function differing(olds: Partial<MeshCertificatesInputs>, news: MeshCertificates
 }
 
 /** What an update does with the certificates: nothing, replace them, make a new generation in place, or retire the previous root. */
-export function plannedChange(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs): { kind: "none" | "replace" | "rotate" | "retire"; keys: string[] } {
+export function plannedChange(
+    olds: MeshCertificatesOutputs,
+    news: MeshCertificatesInputs,
+): { kind: "none" | "replace" | "rotate" | "retire" | "complete"; keys: string[] } {
     const replacing = differing(olds, news, REPLACING_INPUTS);
     if (replacing.length > 0) return { kind: "replace", keys: replacing };
     const rotating = differing(olds, news, ROTATING_INPUTS);
     if (rotating.length > 0) return { kind: "rotate", keys: rotating };
-    // A state written before overlaps existed has no previous root: nothing to retire.
     if (olds.previousRootCertPem && !news.keepPreviousRoot) return { kind: "retire", keys: ["keepPreviousRoot"] };
+    // A state written before overlaps existed lacks the bundle, which a preview would show as unknown every
+    // time: one update writes it (the same certificates, the one root as the bundle).
+    if (olds.trustBundlePem === undefined) return { kind: "complete", keys: ["trustBundlePem"] };
     return { kind: "none", keys: [] };
 }
 
@@ -296,7 +312,7 @@ export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
         return { id: crypto.createHash("sha256").update(outs.rootCertPem).digest("hex").slice(0, 16), outs };
     },
     async diff(_id: string, olds: MeshCertificatesOutputs, news: MeshCertificatesInputs) {
-        const change = plannedChange(complete(olds), news);
+        const change = plannedChange(olds, news);
         // A rotation or a retire step is an update: the next state is made from this one (the root kept
         // beside the new one), which a replacement's create could not see.
         return { changes: change.kind !== "none", replaces: change.kind === "replace" ? change.keys : [], deleteBeforeReplace: false };
@@ -306,8 +322,9 @@ export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
         const change = plannedChange(state, news);
         if (change.kind === "rotate") return { outs: rotateMeshCertificates(state, news) };
         if (change.kind === "retire") return { outs: retirePreviousRoot(state, news) };
-        // Only keepPreviousRoot changed with no previous root in state: the certificates stay as they are.
-        return { outs: { ...state, ...news } };
+        // The state completed, or settings that make no new certificates (keepPreviousRoot with no previous
+        // root, a validityDays for the next rotation): the certificates stay as they are.
+        return { outs: { ...state, ...news, notAfter: state.notAfter } };
     },
 };
 
@@ -371,8 +388,8 @@ export const OBJECTS_WITH_CERTIFICATES = [
 
 /** What `pulumi preview` prints while the certificates are about to change. */
 export const CERTIFICATES_PREVIEW_WARNING =
-    "The mesh certificates change in this update (a first run; certificates.rotation, retired or validityDays; or the " +
-    "stack's name), so their new values are not known during this preview. Five objects take them: " +
+    "The mesh certificates change in this update (a first run; certificates.rotation or retired; the stack's name; or " +
+    "a state an earlier version wrote, completed once), so their new values are not known during this preview. Five objects take them: " +
     `${OBJECTS_WITH_CERTIFICATES.join(", ")}. They are listed with their new data or caBundle still to be known; ` +
     "'pulumi up' updates them in place (creates them, on a first run). A rotation keeps the previous root trusted beside " +
     "the new one until certificates.retired retires it (docs/trust.md). Everything else is listed as the update will change it.";
