@@ -227,28 +227,35 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         "istiod-tls ca.crt": fingerprintsOf(decoded(secretData("istiod-tls"), "ca.crt")),
         "istio-ca-root-cert (default)": fingerprintsOf((getJson(world, ["get", "configmap", "istio-ca-root-cert", "--namespace=default"]) as any).data["root-cert.pem"]),
     });
+    /**
+     * One step of a rotation (`key` set to 1): its preview deletes and replaces nothing but the checks and
+     * updates the certificates and the five objects that take them; then its `up`, with the probe creating a
+     * pod every 0.5 s, which the program must never have refused. Records the step's time and refusals.
+     */
+    const certificateStepUnderLoad = async (step: "rotation" | "retire", key: string) => {
+        await world.harness.stack.setConfig(`istio-minikube:${key}`, { value: "1" }, true);
+        await run(world.harness, `preview (${step})`, (o) => world.harness.stack.preview(o));
+        expect(unexpectedDeletes(world.harness)).toEqual([]);
+        const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
+        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
+
+        const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: `during-${step}` });
+        const up = await run(world.harness, `up (${step})`, (o) => world.harness.stack.up(o));
+        const probed = await probe.stop();
+        process.stdout.write(`${probeLine(step, probed)}\n`);
+        figures[step] = up.seconds;
+        counts[`${step}-refused-pods`] = programRefusals(probed);
+        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
+        expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
+        expect(probed.injected).toBeGreaterThan(0);
+    };
     let roots: { old: string; fresh: string; oldServing: string } | undefined;
 
     test("rotation: its preview deletes and replaces nothing; a pod created every 0.5 s during the update is never refused; every consumer then trusts both roots, the new one signs, istiod keeps the old root's serving certificate", async () => {
         const before = { root: (await outputs()).rootCertificate as string, tls: secretData("istiod-tls") };
         oldAgent.certs = (await agentFor("productpage", "before-rotation")).certs;
         const startsBefore = world.istiod.starts.length;
-        await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
-
-        await run(world.harness, "preview (rotation)", (o) => world.harness.stack.preview(o));
-        expect(unexpectedDeletes(world.harness)).toEqual([]);
-        const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
-        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
-
-        const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: "during-rotation" });
-        const up = await run(world.harness, "up (rotation)", (o) => world.harness.stack.up(o));
-        const probed = await probe.stop();
-        process.stdout.write(`${probeLine("rotation", probed)}\n`);
-        figures.rotation = up.seconds;
-        counts["rotation-refused-pods"] = programRefusals(probed);
-        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
-        expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
-        expect(probed.injected).toBeGreaterThan(0);
+        await certificateStepUnderLoad("rotation", "certificates.rotation");
 
         const root = (await outputs()).rootCertificate as string;
         roots = { old: fingerprint(before.root), fresh: fingerprint(root), oldServing: decoded(before.tls, "tls.crt") };
@@ -289,21 +296,7 @@ describe(`stack ${STACK} on an existing cluster`, () => {
     });
 
     test("retire: its preview deletes and replaces nothing; no pod is refused during the update; only the new root is trusted anywhere, istiod presents the new root's certificate, and an old-root certificate is refused", async () => {
-        await world.harness.stack.setConfig("istio-minikube:certificates.retired", { value: "1" }, true);
-        await run(world.harness, "preview (retire)", (o) => world.harness.stack.preview(o));
-        expect(unexpectedDeletes(world.harness)).toEqual([]);
-        const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
-        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
-
-        const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: "during-retire" });
-        const up = await run(world.harness, "up (retire)", (o) => world.harness.stack.up(o));
-        const probed = await probe.stop();
-        process.stdout.write(`${probeLine("retire", probed)}\n`);
-        figures.retire = up.seconds;
-        counts["retire-refused-pods"] = programRefusals(probed);
-        expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);
-        expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
-        expect(probed.injected).toBeGreaterThan(0);
+        await certificateStepUnderLoad("retire", "certificates.retired");
 
         for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots!.fresh] });
         const serving = decoded(secretData("istiod-tls"), "tls.crt");
