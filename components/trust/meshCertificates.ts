@@ -223,10 +223,15 @@ export function generateCertificateSet(inputs: MeshCertificatesInputs, now: Date
     };
 }
 
+/** A new set standing alone: its root the only one trusted, its serving certificate presented. */
+function standingAlone(inputs: MeshCertificatesInputs, now: Date): MeshCertificatesOutputs {
+    const { notAfter: _notAfter, ...set } = generateCertificateSet(inputs, now);
+    return withBundle({ ...inputs, ...set, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+}
+
 /** The first set of a stack: one root, trusted alone. */
 export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
-    const set = generateCertificateSet(inputs, now);
-    return { ...inputs, ...set, previousRootCertPem: "", trustBundlePem: set.rootCertPem, nextServingCertPem: "", nextServingKeyPem: "" };
+    return standingAlone(inputs, now);
 }
 
 /** The serving certificate and key signed by the state's signing root (the one waiting, during an overlap). */
@@ -252,18 +257,15 @@ function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem" | "notA
  * step. Without it, the new set stands alone (a deliberate hard cut: a compromised root, say).
  */
 export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
-    const set = generateCertificateSet(news, now);
-    const { notAfter: _notAfter, ...generated } = set;
-    if (!news.keepPreviousRoot) {
-        return withBundle({ ...news, ...generated, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
-    }
+    if (!news.keepPreviousRoot) return standingAlone(news, now);
+    const { notAfter: _notAfter, ...generated } = generateCertificateSet(news, now);
     return withBundle({
         ...news,
         ...generated,
         ...servingOfSigningRoot(olds),
         previousRootCertPem: olds.rootCertPem,
-        nextServingCertPem: set.servingCertPem,
-        nextServingKeyPem: set.servingKeyPem,
+        nextServingCertPem: generated.servingCertPem,
+        nextServingKeyPem: generated.servingKeyPem,
     });
 }
 
@@ -324,7 +326,7 @@ export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
         if (change.kind === "retire") return { outs: retirePreviousRoot(state, news) };
         // The state completed, or settings that make no new certificates (keepPreviousRoot with no previous
         // root, a validityDays for the next rotation): the certificates stay as they are.
-        return { outs: { ...state, ...news, notAfter: state.notAfter } };
+        return { outs: { ...state, ...news } };
     },
 };
 
@@ -342,8 +344,9 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
     declare readonly notAfter: pulumi.Output<string>;
 
     /**
-     * What every consumer trusts. A state written before overlaps existed has no trustBundlePem until its
-     * next rotation: its one root is the bundle then.
+     * What every consumer trusts. A state written before overlaps existed has no trustBundlePem until an
+     * update completes it (plannedChange "complete"); until then, in an `up --target` that skips that
+     * update, its one root is the bundle.
      */
     readonly trustBundle: pulumi.Output<string>;
 
