@@ -53,6 +53,9 @@ function caBundles(): Record<string, string[]> {
 }
 
 const secretData = (name: string) => (getJson(world, ["get", "secret", name, "--namespace=istio-system"]) as any).data as Record<string, string>;
+/** The certificates of a PEM text, one block each (the stack's are node-forge's, with CRLF line ends). */
+const pemCerts = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+const fingerprintsOf = (pem: string) => pemCerts(pem).map((c) => new crypto.X509Certificate(c).fingerprint256);
 
 beforeAll(async () => {
     world = await startWorld(STACK, CONTEXT);
@@ -143,9 +146,6 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         const intermediate = new crypto.X509Certificate(Buffer.from(secretData("cacerts")["ca-cert.pem"], "base64").toString());
         const distributed = (getJson(world, ["get", "configmap", "istio-ca-root-cert", "--namespace=default"]) as any).data["root-cert.pem"] as string;
         const pods = getJson(world, ["get", "pods", "--namespace=default"]).items.filter((p: any) => !p.metadata.deletionTimestamp);
-        // The stack's certificates are node-forge's PEM, with CRLF line ends.
-        const pemCerts = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-        const fingerprints = (pem: string) => pemCerts(pem).map((c) => new crypto.X509Certificate(c).fingerprint256);
         const identities: string[] = [];
         // Two samples, each pod with its own service account: curl (sleep) and bookinfo's productpage.
         for (const app of ["curl", "productpage"]) {
@@ -167,8 +167,8 @@ describe(`stack ${STACK} on an existing cluster`, () => {
             expect(leaf.checkPrivateKey(crypto.createPrivateKey(got.keyPem))).toBe(true);
             // The same certificate as the ConfigMap, not the same bytes: istiod fills the ConfigMap from its
             // --caCertFile, istiod-tls's ca.crt (pilot/pkg/bootstrap/certcontroller.go initFileCertificateWatches).
-            expect(fingerprints(got.rootCertPem)).toEqual([root.fingerprint256]);
-            expect(fingerprints(got.rootCertPem)).toEqual(fingerprints(distributed));
+            expect(fingerprintsOf(got.rootCertPem)).toEqual([root.fingerprint256]);
+            expect(fingerprintsOf(got.rootCertPem)).toEqual(fingerprintsOf(distributed));
 
             // openssl, on the agent's own files: the leaf, through the rest of its chain, to root-cert.pem.
             const leafFile = path.join(outDir, "leaf.pem");
@@ -207,14 +207,13 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         const dir = fs.mkdtempSync(path.join(world.root, `agent-${label}-`));
         return { dir, certs: await runWorkloadAgent(world.cluster, world.bin, { namespace: "default", name: pod.metadata.name }, dir) };
     };
-    const fingerprintsOf = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => new crypto.X509Certificate(c).fingerprint256);
     const fingerprint = (pem: string) => fingerprintsOf(pem)[0];
     /** openssl's refusal of a chain whose root the bundle does not hold (the chain carries its own root, error 19, or not, error 20). */
     const NOT_TRUSTED = /self-signed certificate in certificate chain|unable to get local issuer certificate/;
     const decoded = (data: Record<string, string>, key: string) => Buffer.from(data[key], "base64").toString();
     /** openssl verify of an agent's leaf, through the rest of its chain, against a bundle: "OK" or openssl's error. */
     const verifyChain = (certs: { certChainPem: string }, bundlePem: string, dir: string): string => {
-        const chain = certs.certChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+        const chain = pemCerts(certs.certChainPem);
         const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
         const args = ["verify", "-CAfile", write("bundle.pem", bundlePem), "-untrusted", write("rest.pem", `${chain.slice(1).join("\n")}\n`), write("leaf.pem", `${chain[0]}\n`)];
         const result = spawnSync("openssl", args, { encoding: "utf8" });
