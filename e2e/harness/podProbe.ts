@@ -6,7 +6,8 @@
 // - "x509: certificate signed by unknown authority": the webhook's caBundle does not hold the root of the
 //   certificate istiod presents. The program's fault: what a rotation must never cause.
 // - "connection refused": nothing listens: the tier's istiod between two processes (the harness stops one
-//   before it starts the next). A gap of the harness's own, counted apart and printed, never hidden.
+//   before it starts the next), or a call it cut off as it stopped ("EOF", "connection reset by peer"). A gap
+//   of the harness's own, counted apart and printed, never hidden.
 // Anything else is counted under its first line.
 import { spawn } from "child_process";
 import * as path from "path";
@@ -33,10 +34,17 @@ export function programRefusals(result: ProbeResult): number {
         .reduce((sum, [, n]) => sum + n, 0);
 }
 
+/**
+ * A call cut off by the server going away: the harness stopping istiod with the API server's request in
+ * flight (a Deployment's old pod drains instead). The harness's gap too, counted with "connection refused".
+ */
+const CUT_OFF = [": EOF", "connection reset by peer"];
+
 export function causeOf(message: string): string {
     if (message.includes(UNKNOWN_AUTHORITY)) return UNKNOWN_AUTHORITY;
-    if (message.includes(CONNECTION_REFUSED)) return CONNECTION_REFUSED;
-    return message.trim().split("\n")[0].slice(0, 200);
+    if (message.includes(CONNECTION_REFUSED) || CUT_OFF.some((m) => message.includes(m))) return CONNECTION_REFUSED;
+    // The dial or TLS error ends the API server's message: keep the end.
+    return message.trim().split("\n")[0].slice(-200);
 }
 
 /** kubectl in the cluster's namespace, without blocking the event loop (the `up` it watches runs beside it). */
