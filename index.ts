@@ -7,7 +7,7 @@ import { MinikubeCluster } from "./components/cluster/minikubeCluster";
 import { ExistingCluster } from "./components/cluster/existingCluster";
 import { IstioRelease, releasePreviewWarning } from "./components/istio/istioRelease";
 import { ImagePreload } from "./components/cluster/imagePreload";
-import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
+import { MeshCertificates, meshCertificateInputs, previousRootSigns, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istio/istioControlPlane";
 import { SidecarInjector } from "./components/mesh/sidecarInjector";
 import { MeshNamespaces, namespacePlan } from "./components/mesh/meshNamespaces";
@@ -66,9 +66,10 @@ const preload =
         : undefined;
 
 const certificateSettings = meshCertificateInputs(pulumi.getStack(), settings.certificates, ISTIO_NAMESPACE);
-const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
+const signsWithPreviousRoot = previousRootSigns(settings.certificates);
+const certificates = new MeshCertificates("mesh-certificates", certificateSettings, { previousRootSigns: signsWithPreviousRoot });
 // Known at preview, unlike the root: what rolls istiod and the samples to new certificates.
-const certificatesGeneration = certificatesFingerprint(certificateSettings);
+const certificatesGeneration = certificatesFingerprint({ ...certificateSettings, previousRootSigns: signsWithPreviousRoot });
 warnWhileCertificatesUnknown(certificates.trustBundle);
 
 const controlPlane = new IstioControlPlane("istio", {
@@ -173,9 +174,9 @@ export const istioVersion = release.version;
 export const istioReleaseDir = release.releaseDir;
 export const preloadedImages = preload ? preload.images : [];
 export const mtlsMode = settings.istio.mtls;
-/** The root that signs the mesh's certificates. */
-export const rootCertificate = certificates.rootCertPem;
-/** Every root the mesh trusts: the signing root, and the previous one until certificates.retired retires it (docs/trust.md). */
+/** The root that signs the mesh's certificates (the previous one during a trust step: certificates.signing). */
+export const rootCertificate = certificates.signingRoot;
+/** Every root the mesh trusts: the newest root, and the previous one until certificates.retired retires it (docs/trust.md). */
 export const trustBundle = certificates.trustBundle;
 export const certificatesNotAfter = certificates.notAfter;
 export const peerAuthentication = controlPlane.peerAuthentication.metadata.name;

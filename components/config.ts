@@ -99,6 +99,11 @@ export interface CertificateSettings {
      * beside the new one. Absent when unset.
      */
     retired?: number;
+    /**
+     * The rotation whose root signs workload certificates: `rotation` (as unset does), or rotation - 1 for
+     * the trust step, where the new root is trusted everywhere before it signs anything. Absent when unset.
+     */
+    signing?: number;
 }
 
 export interface StackSettings {
@@ -325,19 +330,34 @@ export function parseSettings(
     };
     const addons = reader.list("addons", values.get("addons"), defaults.addons, enumCheck(ADDONS), { unique: true }) as AddonName[];
 
-    const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation", "retired"]);
+    const c = reader.object("certificates", values.get("certificates"), ["validityDays", "rotation", "retired", "signing"]);
     const certificates: CertificateSettings = {
         validityDays: reader.integer("certificates.validityDays", c.validityDays, defaults.certificates.validityDays, 1, 3650),
         rotation: reader.integer("certificates.rotation", c.rotation, defaults.certificates.rotation, 0, 1_000_000),
     };
     // Checked against a valid rotation only: a bad rotation is reported once, under its own key.
-    if (c.retired !== undefined && (c.rotation === undefined || c.rotation === certificates.rotation)) {
+    if (c.rotation === undefined || c.rotation === certificates.rotation) {
         // Only the root the current rotation replaced can still be trusted (the one before it left with
-        // that rotation), so the only values with a meaning are "retired now" and "still trusted".
-        const allowed = [certificates.rotation - 1, certificates.rotation].filter((n) => n >= 0);
-        const why = `${allowed.map(String).join(" or ")}: certificates.rotation (${certificates.rotation}) retires the root it replaced${allowed.length > 1 ? `, ${certificates.rotation - 1} keeps it trusted (as unset does)` : ""}`;
-        if (typeof c.retired === "number" && allowed.includes(c.retired)) certificates.retired = c.retired;
-        else reader.bad("certificates.retired", c.retired, why);
+        // that rotation), so each key has two values with a meaning: the current rotation's and the one before.
+        const rotation = certificates.rotation;
+        const allowed = [rotation - 1, rotation].filter((n) => n >= 0);
+        const oneOf = (value: unknown) => typeof value === "number" && allowed.includes(value);
+        if (c.signing !== undefined) {
+            const why = `${allowed.map(String).join(" or ")}: ${rotation} has the root of certificates.rotation sign (as unset does)${allowed.length > 1 ? `, ${rotation - 1} has the root it replaced go on signing while the new one is only trusted (the trust step)` : ""}`;
+            if (oneOf(c.signing)) certificates.signing = c.signing as number;
+            else reader.bad("certificates.signing", c.signing, why);
+        }
+        if (c.retired !== undefined) {
+            const why = `${allowed.map(String).join(" or ")}: certificates.rotation (${rotation}) retires the root it replaced${allowed.length > 1 ? `, ${rotation - 1} keeps it trusted (as unset does)` : ""}`;
+            if (!oneOf(c.retired)) reader.bad("certificates.retired", c.retired, why);
+            else if (c.retired === rotation && certificates.signing === rotation - 1) {
+                reader.bad(
+                    "certificates.retired",
+                    c.retired,
+                    `${rotation - 1} (or unset) while certificates.signing is ${rotation - 1}: the root of rotation ${rotation - 1} still signs, and a root that signs cannot be retired; set certificates.signing to ${rotation} first (the sign step)`,
+                );
+            } else certificates.retired = c.retired as number;
+        }
     }
 
     const settings: StackSettings = {

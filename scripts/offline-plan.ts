@@ -58,6 +58,16 @@ export function inputsInTheClear(plan: Plan, urn: string): Record<string, unknow
     return inputs;
 }
 
+/** How a plan's maps name a resource: its type and name (the URN's tail). */
+const key = (type: string, name: string) => `${type}::${name}`;
+
+/** A planned dynamic resource's state as its provider returned it, secrets in the clear. */
+export function stateInTheClear(plan: Plan, type: string, name: string): Record<string, unknown> {
+    const state = inTheClear(plan)?.dynamicState.get(key(type, name));
+    if (!state) throw new PlanError(`the plan has no dynamic resource ${type} ${name}`);
+    return state;
+}
+
 export interface PlanOptions {
     projectDir: string;
     stack: string;
@@ -205,7 +215,6 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
 
     const records = new Map<string, PlannedResource>();
     const order: string[] = [];
-    const key = (type: string, name: string) => `${type}::${name}`;
     /** What each registration sent, redacted as the plan records it: what the mocks compare with the previous state. */
     const sent = new Map<string, Record<string, unknown>>();
     const previous = new Map((options.previous?.resources ?? []).map((r) => [key(r.type, r.name), r]));

@@ -15,6 +15,7 @@ import {
     serialNumberFrom,
     MeshCertificatesOutputs,
     meshCertificatesProvider,
+    signingOf,
 } from "../components/trust/meshCertificates";
 import { sidecarInjectorWebhooks } from "../components/mesh/sidecarInjector";
 import { pluginCaSecretData, servingSecretData } from "../components/istio/istioControlPlane";
@@ -252,6 +253,9 @@ describe("the overlap, through the provider's diff and update", () => {
         expect(rootsOf(second.trustBundlePem)).toEqual([...rootsOf(second.rootCertPem), ...rootsOf(overlap.rootCertPem)]);
         expect(second.servingCertPem).toBe(overlap.nextServingCertPem);
         expect(second.trustBundlePem).not.toContain(first.rootCertPem);
+        // The set kept beside the new one is the one just replaced, intermediate and key included.
+        expect(second.previousIntermediateKeyPem).toBe(overlap.intermediateKeyPem);
+        expect(JSON.stringify(second)).not.toContain(first.intermediateKeyPem.slice(40, 120));
     });
 
     test("a hard cut (rotation and retired raised together) leaves the new root alone, signing and serving", async () => {
@@ -261,20 +265,58 @@ describe("the overlap, through the provider's diff and update", () => {
         expect(cut.previousRootCertPem + cut.nextServingCertPem + cut.nextServingKeyPem).toBe("");
     });
 
-    test("a state an earlier version wrote (no bundle) is completed once, keeping its certificates; then nothing changes", async () => {
-        const { trustBundlePem: _b, previousRootCertPem: _p, nextServingCertPem: _n, nextServingKeyPem: _k, keepPreviousRoot: _keep, ...written } = first;
-        const old = written as unknown as MeshCertificatesOutputs;
+    test.each([
+        ["no bundle (before overlaps)", ["trustBundlePem", "previousRootCertPem", "nextServingCertPem", "nextServingKeyPem", "keepPreviousRoot", "previousIntermediateCertPem", "previousIntermediateKeyPem", "previousCertChainPem"]],
+        ["no previous intermediate (before the sign step)", ["previousIntermediateCertPem", "previousIntermediateKeyPem", "previousCertChainPem"]],
+    ])("a state an earlier version wrote (%s) is completed once, keeping its certificates; then nothing changes", async (_when, absent) => {
+        const old = Object.fromEntries(Object.entries(first).filter(([key]) => !absent.includes(key))) as unknown as MeshCertificatesOutputs;
         const completed = await step(old, INPUTS);
         expect(completed.changed).toBe(true);
-        expect(completed.outs).toMatchObject({ rootCertPem: first.rootCertPem, servingCertPem: first.servingCertPem, intermediateKeyPem: first.intermediateKeyPem, trustBundlePem: first.rootCertPem });
+        expect(completed.outs).toMatchObject({ rootCertPem: first.rootCertPem, servingCertPem: first.servingCertPem, intermediateKeyPem: first.intermediateKeyPem, trustBundlePem: first.rootCertPem, previousIntermediateCertPem: "" });
         expect((await step(completed.outs, INPUTS)).changed).toBe(false);
     });
 
-    test("keys: the retire step keeps only the new serving key; the old intermediate's key left with the rotation", () => {
+    test("keys: the overlap keeps the previous intermediate and its key (it signs until the sign step); the retire step drops them and the old serving key", () => {
         expect(overlap.intermediateKeyPem).not.toBe(first.intermediateKeyPem);
+        expect(overlap).toMatchObject({ previousIntermediateCertPem: first.intermediateCertPem, previousIntermediateKeyPem: first.intermediateKeyPem, previousCertChainPem: first.certChainPem });
         const retired = retirePreviousRoot(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false });
         expect(JSON.stringify(retired)).not.toContain(first.servingKeyPem.slice(40, 120));
+        expect(JSON.stringify(retired)).not.toContain(first.intermediateKeyPem.slice(40, 120));
+        expect(retired).toMatchObject({ previousRootCertPem: "", previousIntermediateCertPem: "", previousIntermediateKeyPem: "", previousCertChainPem: "" });
         expect(retired.servingKeyPem).toBe(overlap.nextServingKeyPem);
         expect(rotateMeshCertificates(first, { ...INPUTS, rotation: 1 }).intermediateKeyPem).not.toBe(first.intermediateKeyPem);
+    });
+});
+
+describe("which set signs (certificates.signing)", () => {
+    let first: MeshCertificatesOutputs;
+    let overlap: MeshCertificatesOutputs;
+    beforeAll(() => {
+        first = generateMeshCertificates(INPUTS);
+        overlap = rotateMeshCertificates(first, { ...INPUTS, rotation: 1 });
+    });
+
+    test("the trust step: the previous root's intermediate, key and chain, which istiod accepts against the two-root bundle", () => {
+        const signing = signingOf(overlap, true);
+        expect(signing).toEqual({ rootCertPem: first.rootCertPem, intermediateCertPem: first.intermediateCertPem, intermediateKeyPem: first.intermediateKeyPem, certChainPem: first.certChainPem });
+        // openssl, as Istio's plug-in CA checks it: ca-cert.pem against every root of root-cert.pem.
+        const data = pluginCaSecretData({ ...signing, trustBundlePem: overlap.trustBundlePem });
+        const verified = execFileSync("openssl", ["verify", "-CAfile", write("trust-step-bundle.pem", data["root-cert.pem"]), write("trust-step-ca.pem", data["ca-cert.pem"])], { encoding: "utf8" });
+        expect(verified).toMatch(/: OK/);
+    });
+
+    test("the sign step, and signing unset: the newest root's intermediate", () => {
+        expect(signingOf(overlap, false)).toMatchObject({ rootCertPem: overlap.rootCertPem, intermediateKeyPem: overlap.intermediateKeyPem, certChainPem: overlap.certChainPem });
+    });
+
+    test("with no previous root (a stack's first up with signing = rotation - 1, or after the retire step) the one root signs", () => {
+        expect(signingOf(first, true).intermediateKeyPem).toBe(first.intermediateKeyPem);
+        expect(signingOf(retirePreviousRoot(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false }), true).rootCertPem).toBe(overlap.rootCertPem);
+    });
+
+    test("a previous root whose intermediate the state does not hold (rotated before the sign step existed) is an error naming the key", () => {
+        expect(() => signingOf({ ...overlap, previousIntermediateCertPem: "", previousIntermediateKeyPem: "", previousCertChainPem: "" }, true)).toThrow(
+            /certificates\.signing asks the previous root to sign, but this stack's state holds no key for it .*allowed: certificates\.signing equal to certificates\.rotation, or unset/,
+        );
     });
 });

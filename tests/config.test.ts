@@ -363,7 +363,7 @@ describe("bad values", () => {
         ["skipChecks[0]", 3, "a string"],
         ["upsertExistingObjects", "true", "true or false"],
         ["upsertExistingObjects", 1, "true or false"],
-        ["certificates", 365, "an object with keys validityDays, rotation, retired"],
+        ["certificates", 365, "an object with keys validityDays, rotation, retired, signing"],
         ["certificates.validityDays", 0, "a whole number from 1 to 3650"],
         ["certificates.validityDays", 3651, "a whole number from 1 to 3650"],
         ["certificates.validityDays", 1.5, "a whole number from 1 to 3650"],
@@ -463,6 +463,35 @@ describe("certificates.retired", () => {
     });
 });
 
+describe("certificates.signing", () => {
+    const certificates = (c: Record<string, unknown>) => parse({ certificates: c }).certificates;
+
+    test("unset, the newest root signs; rotation - 1 keeps the root it replaced signing (the trust step); rotation says the same as unset", () => {
+        expect(certificates({ rotation: 1, signing: 0 })).toEqual({ validityDays: 365, rotation: 1, signing: 0 });
+        expect(certificates({ rotation: 1, signing: 1 })).toEqual({ validityDays: 365, rotation: 1, signing: 1 });
+        expect(certificates({ rotation: 2, signing: 1, retired: 1 })).toEqual({ validityDays: 365, rotation: 2, signing: 1, retired: 1 });
+        expect(certificates({ rotation: 1, signing: 1, retired: 1 })).toEqual({ validityDays: 365, rotation: 1, signing: 1, retired: 1 });
+    });
+
+    test.each([
+        [{ rotation: 3, signing: 1 }, 1, "2 or 3: 3 has the root of certificates.rotation sign (as unset does), 2 has the root it replaced go on signing while the new one is only trusted (the trust step)"],
+        [{ rotation: 0, signing: -1 }, -1, "0: 0 has the root of certificates.rotation sign (as unset does)"],
+        [{ rotation: 1, signing: true }, true, "0 or 1: 1 has the root of certificates.rotation sign (as unset does), 0 has the root it replaced go on signing while the new one is only trusted (the trust step)"],
+    ])("%j is rejected, naming the key, the value and the two values allowed", (c, value, allowed) => {
+        expect(problems({ certificates: c })).toEqual([`${PROJECT}:certificates.signing = ${JSON.stringify(value)} is not allowed: expected ${allowed}`]);
+    });
+
+    test("the root that still signs cannot be retired: retired = rotation with signing = rotation - 1 is rejected, saying to sign first", () => {
+        expect(problems({ certificates: { rotation: 2, signing: 1, retired: 2 } })).toEqual([
+            `${PROJECT}:certificates.retired = 2 is not allowed: expected 1 (or unset) while certificates.signing is 1: the root of rotation 1 still signs, and a root that signs cannot be retired; set certificates.signing to 2 first (the sign step)`,
+        ]);
+    });
+
+    test("with a bad rotation, only the rotation is reported", () => {
+        expect(problems({ certificates: { rotation: -1, signing: 5, retired: 7 } })).toEqual([expect.stringMatching(/^istio-minikube:certificates\.rotation = -1 is not allowed/)]);
+    });
+});
+
 describe("unknown keys", () => {
     test.each(["foo", "minikube.cpus", "Cluster", "kubecontext", "sample"])("top-level key %j is reported", (key) => {
         const found = problemsOf({ [`${PROJECT}:${key}`]: "1" });
@@ -477,7 +506,7 @@ describe("unknown keys", () => {
         ["istio", "mTLS", "version, releaseArchive, releaseUrl, mtls"],
         ["images", "preLoad", "preload, archiveDir, extra"],
         ["injection", "automatic", "auto, manual"],
-        ["certificates", "validity", "validityDays, rotation, retired"],
+        ["certificates", "validity", "validityDays, rotation, retired, signing"],
     ])("nested key %s.%s is reported", (top, field, known) => {
         expect(problems({ [top]: { [field]: 1 } })).toEqual([`${PROJECT}:${top}.${field}: unknown key; known keys are ${known}`]);
     });

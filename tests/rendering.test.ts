@@ -113,6 +113,13 @@ describe("the certificate generation fingerprint", () => {
         const before = require("crypto").createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation })).digest("hex").slice(0, 16);
         expect(certificatesFingerprint(SETTINGS)).toBe(before);
     });
+
+    test("the trust step and the sign step each roll istiod and the samples: the previous root signing changes it, and the newest signing is the fingerprint from before", () => {
+        const trust = certificatesFingerprint({ ...SETTINGS, rotation: 1, previousRootSigns: true });
+        const sign = certificatesFingerprint({ ...SETTINGS, rotation: 1, previousRootSigns: false });
+        expect(new Set([certificatesFingerprint(SETTINGS), trust, sign]).size).toBe(3);
+        expect(sign).toBe(certificatesFingerprint({ ...SETTINGS, rotation: 1 }));
+    });
 });
 
 describe("the mesh-wide PeerAuthentication", () => {

@@ -1,10 +1,11 @@
 // Issue 23, item 5: what every consumer of trust holds at each step of a root rotation, from the whole
 // program's plan after each `up` (the certificates' real provider runs its diff and update on the state the
-// step before left: scripts/offline-plan.ts). Both roots in every bundle during the overlap, none of the
-// old one after the retire step, the serving certificate switching only then, and nothing deleted.
+// step before left: scripts/offline-plan.ts). Both roots in every bundle before the new one signs and
+// during the overlap, none of the old one after the retire step, the serving certificate switching only
+// then, and nothing deleted.
 import * as crypto from "crypto";
 import { byName, planFor, unpackedRelease } from "./helpers/plan";
-import { inputsInTheClear, Plan } from "../scripts/offline-plan";
+import { inputsInTheClear, Plan, stateInTheClear } from "../scripts/offline-plan";
 import { meshCertificatesProvider, MeshCertificatesOutputs, OBJECTS_WITH_CERTIFICATES } from "../components/trust/meshCertificates";
 
 jest.setTimeout(180_000);
@@ -61,28 +62,40 @@ function holdings(plan: Plan, roots: string[]): Holdings {
 
 const certificatesOf = (plan: Plan) => byName(plan, "mesh-certificates").outputs as unknown as MeshCertificatesOutputs;
 const everyBundle = (h: Holdings) => [...new Set(Object.values(h.bundles).map((roots) => JSON.stringify(roots)))].map((s) => JSON.parse(s) as string[]);
+const tlsOf = (plan: Plan) => inputsInTheClear(plan, byName(plan, "istiod-tls").urn).stringData as Record<string, string>;
+const cacertsOf = (plan: Plan) => inputsInTheClear(plan, byName(plan, "cacerts").urn).stringData as Record<string, string>;
 
 let removeRelease: () => void;
 let before: Plan;
-let rotated: Plan;
+let trusted: Plan;
+let signed: Plan;
 let retired: Plan;
 let rotatedAgain: Plan;
+let trustAndSign: Plan;
 let roots: string[];
+const TRUST = ["certificates.rotation=1", "certificates.signing=0"];
+const SIGN = ["certificates.rotation=1", "certificates.signing=1"];
+const RETIRE = [...SIGN, "certificates.retired=1"];
 beforeAll(async () => {
     removeRelease = unpackedRelease();
     before = await planFor("dev", [], { afterUp: true });
-    rotated = await planFor("dev", ["certificates.rotation=1"], { afterUp: true, previous: before });
-    retired = await planFor("dev", ["certificates.rotation=1", "certificates.retired=1"], { afterUp: true, previous: rotated });
-    // The next rotation, with retired left at 1: the root of rotation 1 stays trusted beside the new one.
+    trusted = await planFor("dev", TRUST, { afterUp: true, previous: before });
+    signed = await planFor("dev", SIGN, { afterUp: true, previous: trusted });
+    retired = await planFor("dev", RETIRE, { afterUp: true, previous: signed });
+    // The next rotation, with retired left at 1 and signing unset: the trust and the sign step in one up;
+    // the root of rotation 1 stays trusted beside the new one.
     rotatedAgain = await planFor("dev", ["certificates.rotation=2", "certificates.retired=1"], { afterUp: true, previous: retired });
-    roots = [before, rotated, rotatedAgain].map((p) => certificatesOf(p).rootCertPem);
+    // A stack that never sets signing: the first rotation trusts and signs in one up.
+    trustAndSign = await planFor("dev", ["certificates.rotation=1"], { afterUp: true, previous: before });
+    roots = [before, trusted, rotatedAgain, trustAndSign].map((p) => certificatesOf(p).rootCertPem);
 });
 afterAll(() => removeRelease());
 
-describe("a root rotation, step by step", () => {
-    test("three different roots, one per rotation; the retire step makes none", () => {
-        expect(new Set(roots.map(fingerprint)).size).toBe(3);
-        expect(certificatesOf(retired).rootCertPem).toBe(certificatesOf(rotated).rootCertPem);
+describe("a root rotation, step by step: trust, sign, retire", () => {
+    test("one new root per rotation; the sign and the retire step make none", () => {
+        expect(new Set(roots.map(fingerprint)).size).toBe(4);
+        expect(certificatesOf(signed).rootCertPem).toBe(certificatesOf(trusted).rootCertPem);
+        expect(certificatesOf(retired).rootCertPem).toBe(certificatesOf(trusted).rootCertPem);
     });
 
     test("before: every bundle holds the one root, which signs the intermediate and istiod's serving certificate", () => {
@@ -92,27 +105,57 @@ describe("a root rotation, step by step", () => {
         expect(h).toMatchObject({ signerRoot: old, servingRoot: old, keysMatch: true });
     });
 
-    test("rotation: every bundle holds the new root and the old one; the new root signs; istiod still presents the old root's serving certificate", () => {
+    test("trust: every bundle holds the new root and the old one; the old root still signs, with the very intermediate it had; istiod still presents the old root's serving certificate", () => {
         const [old, fresh] = roots.map(fingerprint);
-        const h = holdings(rotated, roots);
+        const h = holdings(trusted, roots);
         expect(Object.keys(h.bundles)).toHaveLength(5);
         expect(everyBundle(h)).toEqual([[fresh, old]]);
-        expect(h).toMatchObject({ signerRoot: fresh, servingRoot: old, keysMatch: true });
-        // The serving certificate is the very one istiod presented before: no client sees a new one yet.
-        const tlsBefore = inputsInTheClear(before, byName(before, "istiod-tls").urn).stringData as Record<string, string>;
-        const tlsNow = inputsInTheClear(rotated, byName(rotated, "istiod-tls").urn).stringData as Record<string, string>;
-        expect(tlsNow["tls.crt"]).toBe(tlsBefore["tls.crt"]);
+        expect(h).toMatchObject({ signerRoot: old, servingRoot: old, keysMatch: true });
+        // Nothing is handed a certificate of the new root yet: the signer and the serving certificate are those from before.
+        expect(cacertsOf(trusted)["ca-cert.pem"]).toBe(cacertsOf(before)["ca-cert.pem"]);
+        expect(tlsOf(trusted)["tls.crt"]).toBe(tlsOf(before)["tls.crt"]);
+        expect(byName(trusted, "mesh-certificates").name).toBe("mesh-certificates");
     });
 
-    test("retire: every bundle holds only the new root, which now signs istiod's serving certificate too", () => {
+    test("sign: the new root signs; every bundle and istiod's serving certificate stay exactly as the trust step left them", () => {
+        const [old, fresh] = roots.map(fingerprint);
+        const h = holdings(signed, roots);
+        expect(everyBundle(h)).toEqual([[fresh, old]]);
+        expect(h).toMatchObject({ signerRoot: fresh, servingRoot: old, keysMatch: true });
+        // Of the five objects that take the certificates, only cacerts changes: its signing files, not its bundle.
+        const inputsOf = (plan: Plan) =>
+            Object.fromEntries(
+                plan.resources
+                    .filter((r) => OBJECTS_WITH_CERTIFICATES.some((o) => o.endsWith(`/${(r.inputs.metadata as { name?: string })?.name}`) || o.endsWith(` ${(r.inputs.metadata as { name?: string })?.name}`)))
+                    .map((r) => [r.urn, JSON.stringify(inputsInTheClear(plan, r.urn))]),
+            );
+        const [then, now] = [inputsOf(trusted), inputsOf(signed)];
+        expect(Object.keys(now)).toHaveLength(5);
+        expect(Object.keys(now).filter((urn) => now[urn] !== then[urn]).map((urn) => urn.split("::").pop())).toEqual(["cacerts"]);
+        expect(cacertsOf(signed)["root-cert.pem"]).toBe(cacertsOf(trusted)["root-cert.pem"]);
+        // The certificates themselves are not updated: the sign step only picks the other kept intermediate.
+        expect(certificatesOf(signed)).toEqual(certificatesOf(trusted));
+    });
+
+    test("until the retire step, the sign step can be undone: signing back at rotation - 1 has the old intermediate sign again, with nothing else changed", async () => {
+        const undone = await planFor("dev", TRUST, { afterUp: true, previous: signed });
+        expect(cacertsOf(undone)).toEqual(cacertsOf(trusted));
+        expect(tlsOf(undone)).toEqual(tlsOf(signed));
+        expect(certificatesOf(undone)).toEqual(certificatesOf(signed));
+    });
+
+    test("retire: every bundle holds only the new root, which now signs istiod's serving certificate too; the old intermediate's key is gone", () => {
         const [old, fresh] = roots.map(fingerprint);
         const h = holdings(retired, roots);
         expect(everyBundle(h)).toEqual([[fresh]]);
         expect(h).toMatchObject({ signerRoot: fresh, servingRoot: fresh, keysMatch: true });
         expect(JSON.stringify(h.bundles)).not.toContain(old);
+        const state = (plan: Plan) => stateInTheClear(plan, byName(plan, "mesh-certificates").type, "mesh-certificates");
+        expect(state(retired)).toMatchObject({ previousRootCertPem: "", previousIntermediateCertPem: "", previousIntermediateKeyPem: "" });
+        expect(JSON.stringify(state(retired))).not.toContain(String(state(before).intermediateKeyPem).slice(40, 120));
     });
 
-    test("the next rotation keeps the root retire left beside its own, and never brings back the retired one", () => {
+    test("the next rotation with signing unset trusts and signs in one up, keeps the root retire left beside its own, and never brings back the retired one", () => {
         const [old, middle, newest] = roots.map(fingerprint);
         const h = holdings(rotatedAgain, roots);
         expect(everyBundle(h)).toEqual([[newest, middle]]);
@@ -120,29 +163,40 @@ describe("a root rotation, step by step", () => {
         expect(JSON.stringify(h.bundles)).not.toContain(old);
     });
 
+    test("a stack that never sets signing: the rotation's one up trusts both roots and signs with the new one", () => {
+        const [old, , , fresh] = roots.map(fingerprint);
+        const h = holdings(trustAndSign, roots);
+        expect(everyBundle(h)).toEqual([[fresh, old]]);
+        expect(h).toMatchObject({ signerRoot: fresh, servingRoot: old, keysMatch: true });
+        expect(tlsOf(trustAndSign)["tls.crt"]).toBe(tlsOf(before)["tls.crt"]);
+    });
+
     test("no step deletes anything: the same resources after each, and the certificates are updated in place, never replaced", async () => {
         const urns = (p: Plan) => p.resources.map((r) => r.urn).sort();
-        for (const plan of [rotated, retired, rotatedAgain]) expect(urns(plan)).toEqual(urns(before));
+        for (const plan of [trusted, signed, retired, rotatedAgain, trustAndSign]) expect(urns(plan)).toEqual(urns(before));
         const inputsOf = (p: Plan) => {
             const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot } = certificatesOf(p);
             return { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot };
         };
-        for (const [from, to] of [
-            [before, rotated],
-            [rotated, retired],
-            [retired, rotatedAgain],
-        ]) {
-            expect(await meshCertificatesProvider.diff!("id", certificatesOf(from), inputsOf(to))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        for (const [from, to, changes] of [
+            [before, trusted, true],
+            [trusted, signed, false],
+            [signed, retired, true],
+            [retired, rotatedAgain, true],
+        ] as const) {
+            expect(await meshCertificatesProvider.diff!("id", certificatesOf(from), inputsOf(to))).toEqual({ changes, replaces: [], deleteBeforeReplace: false });
         }
     });
 });
 
-describe("the previews of the two steps", () => {
-    let rotationPreview: Plan;
+describe("the previews of the steps", () => {
+    let trustPreview: Plan;
+    let signPreview: Plan;
     let retirePreview: Plan;
     beforeAll(async () => {
-        rotationPreview = await planFor("dev", ["certificates.rotation=1"], { previous: before });
-        retirePreview = await planFor("dev", ["certificates.rotation=1", "certificates.retired=1"], { previous: rotated });
+        trustPreview = await planFor("dev", TRUST, { previous: before });
+        signPreview = await planFor("dev", SIGN, { previous: trusted });
+        retirePreview = await planFor("dev", RETIRE, { previous: signed });
     });
 
     const hasUnknown = (value: unknown): boolean => JSON.stringify(value).includes('"[unknown]"');
@@ -156,15 +210,20 @@ describe("the previews of the two steps", () => {
             .sort();
 
     test.each([
-        ["rotation", () => rotationPreview, () => before],
-        ["retire", () => retirePreview, () => rotated],
+        ["trust", () => trustPreview, () => before],
+        ["retire", () => retirePreview, () => signed],
     ])("%s: exactly the five objects that take the certificates wait for values; every resource the update keeps is planned", (_step, preview, state) => {
         expect(waitingObjects(preview())).toEqual([...OBJECTS_WITH_CERTIFICATES].sort());
         expect(preview().resources.map((r) => r.urn).sort()).toEqual(state().resources.map((r) => r.urn).sort());
     });
 
+    test("sign: no object waits for a value, so the preview shows cacerts' new signing files as they will be written", () => {
+        expect(waitingObjects(signPreview)).toEqual([]);
+        expect(cacertsOf(signPreview)).toEqual(cacertsOf(signed));
+    });
+
     test("a preview with nothing changed during the overlap keeps every output known", async () => {
-        const again = await planFor("dev", ["certificates.rotation=1"], { previous: rotated });
+        const again = await planFor("dev", SIGN, { previous: signed });
         expect(again.resources.filter((r) => hasUnknown(r.inputs) || hasUnknown(r.outputs)).map((r) => r.name)).toEqual([]);
     });
 });

@@ -14,13 +14,24 @@ export const CERTIFICATES_ANNOTATION = "istio-minikube/certificates";
  * reload change (and with validityDays, which only the next rotation applies: it stays in, so existing
  * stacks keep their fingerprint), and, unlike a hash of the root itself, it is known during `pulumi
  * preview`, so a rotation's preview still renders the samples and shows them as updates instead of deletes.
- * A retired previous root adds to it (so the stack's workloads drop it at once); a kept one does not, so a
- * stack that never retires keeps the fingerprint it had before the overlap existed.
+ * A retired previous root adds to it (so the stack's workloads drop it at once), and so does a previous root
+ * that still signs (the trust step: the sign step then changes it, so istiod loads the new signer and the
+ * workloads get its certificates); a kept root and a new root that signs do not, so a stack that uses
+ * neither keeps the fingerprint it had before the overlap existed.
  */
-export function certificatesFingerprint(settings: { organization: string; servingDnsNames: string[]; validityDays: number; rotation: number; keepPreviousRoot: boolean }): string {
-    const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot } = settings;
+export function certificatesFingerprint(settings: {
+    organization: string;
+    servingDnsNames: string[];
+    validityDays: number;
+    rotation: number;
+    keepPreviousRoot: boolean;
+    /** certificates.signing naming the previous root (meshCertificates.ts previousRootSigns); absent is false. */
+    previousRootSigns?: boolean;
+}): string {
+    const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot, previousRootSigns } = settings;
     const retired = keepPreviousRoot ? {} : { previousRootRetired: true };
-    return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation, ...retired })).digest("hex").slice(0, 16);
+    const signing = previousRootSigns ? { previousRootSigns: true } : {};
+    return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation, ...retired, ...signing })).digest("hex").slice(0, 16);
 }
 
 export interface ChartValueInputs {

@@ -109,11 +109,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         const pluginCa = secret(
             "cacerts",
             "Opaque",
-            pulumi
-                .all([certificates.intermediateCertPem, certificates.intermediateKeyPem, certificates.trustBundle, certificates.certChainPem])
-                .apply(([intermediateCertPem, intermediateKeyPem, trustBundlePem, certChainPem]) =>
-                    pluginCaSecretData({ intermediateCertPem, intermediateKeyPem, trustBundlePem, certChainPem }),
-                ),
+            pulumi.all([certificates.signer, certificates.trustBundle]).apply(([signer, trustBundlePem]) => pluginCaSecretData({ ...signer, trustBundlePem })),
         );
         const servingTls = secret(
             "istiod-tls",

@@ -1,17 +1,22 @@
 // The stack's root of trust, as a Pulumi dynamic resource: a root CA; an intermediate CA that istiod uses
 // to sign workload certificates (Istio's plug-in CA); and the serving certificate istiod presents for
 // /inject (and its other TLS ports). Generated once and kept in state, so runs without changes change
-// nothing. A rotation (raising `rotation`) makes a new set *in place* and keeps the
-// root it replaces trusted beside the new one until a declared step retires it (docs/trust.md):
+// nothing. A rotation (raising `rotation`) makes a new set *in place* and keeps the set it replaces (its
+// root, and its intermediate, which can still sign) beside the new one until a declared step retires it
+// (docs/trust.md). Which of the two intermediates signs is the program's choice (certificates.signing,
+// signingOf below), not an input here, so the sign step changes cacerts alone and previews exactly:
 //
-//   step            signs workloads   istiod serves          every bundle trusts
-//   before          old root          old root's cert        old
-//   rotation (up)   new root          old root's cert        new + old
-//   retire (up)     new root          new root's cert        new
+//   step                      signs workloads   istiod serves          every bundle trusts
+//   before                    old root          old root's cert        old
+//   trust (rotation, signing  old root          old root's cert        new + old
+//          = rotation - 1)
+//   sign  (signing)           new root          old root's cert        new + old
+//   retire (retired)          new root          new root's cert        new
 //
-// istiod's serving certificate switches only when the old root leaves: by then every client of istiod (the
-// API server through the webhooks' caBundle, each workload through the istio-ca-root-cert it mounts) has
-// trusted the new root for the whole overlap, so nothing is ever handed a certificate it does not trust.
+// Raising rotation with signing left unset does the trust and the sign step in one up. istiod's serving
+// certificate switches only when the old root leaves: by then every client of istiod (the API server
+// through the webhooks' caBundle, each workload through the istio-ca-root-cert it mounts) has trusted the
+// new root for the whole overlap, so nothing is ever handed a certificate it does not trust.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as forge from "node-forge";
@@ -29,17 +34,23 @@ export interface MeshCertificatesInputs {
 }
 
 export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
-    /** The root that signs: the intermediate's issuer. */
+    /** The newest root: the intermediate's issuer. */
     rootCertPem: string;
     /** The root this one replaced, while it stays trusted; "" otherwise. Its private key is never kept. */
     previousRootCertPem: string;
-    /** What every consumer trusts: the signing root, then the previous root while it is kept. */
+    /** What every consumer trusts: the newest root, then the previous root while it is kept. */
     trustBundlePem: string;
     intermediateCertPem: string;
     /** Secret. */
     intermediateKeyPem: string;
     /** Intermediate then root: what Istio's plug-in CA expects in cert-chain.pem. */
     certChainPem: string;
+    /** The previous root's intermediate while that root is kept, which signs until the sign step; "" otherwise. */
+    previousIntermediateCertPem: string;
+    /** Secret; "" when there is no previous intermediate. Leaves with the previous root. */
+    previousIntermediateKeyPem: string;
+    /** The previous intermediate then its root; "" when there is none. */
+    previousCertChainPem: string;
     /** The serving certificate istiod presents: the previous root's during an overlap. */
     servingCertPem: string;
     /** Secret. */
@@ -69,6 +80,11 @@ export function meshCertificateInputs(
         rotation: certificates.rotation,
         keepPreviousRoot: certificates.retired !== certificates.rotation,
     };
+}
+
+/** certificates.signing naming the root the current rotation replaced: the trust step, before the sign step. */
+export function previousRootSigns(certificates: { rotation: number; signing?: number }): boolean {
+    return certificates.signing !== undefined && certificates.signing === certificates.rotation - 1;
 }
 
 /** Inputs whose change replaces the set outright, with no overlap: the stack's identity in the certificates. */
@@ -223,10 +239,12 @@ export function generateCertificateSet(inputs: MeshCertificatesInputs, now: Date
     };
 }
 
+const NO_PREVIOUS_SET = { previousRootCertPem: "", previousIntermediateCertPem: "", previousIntermediateKeyPem: "", previousCertChainPem: "" } as const;
+
 /** A new set standing alone: its root the only one trusted, its serving certificate presented. */
 function standingAlone(inputs: MeshCertificatesInputs, now: Date): MeshCertificatesOutputs {
     const { notAfter: _notAfter, ...set } = generateCertificateSet(inputs, now);
-    return withBundle({ ...inputs, ...set, previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+    return withBundle({ ...inputs, ...set, ...NO_PREVIOUS_SET, nextServingCertPem: "", nextServingKeyPem: "" });
 }
 
 /** The first set of a stack: one root, trusted alone. */
@@ -251,10 +269,11 @@ function withBundle(outs: Omit<MeshCertificatesOutputs, "trustBundlePem" | "notA
 }
 
 /**
- * A new generation in place. While the previous root is kept, the root that signed until now joins the
- * bundle (the one before it leaves: a new generation retires it, as a declared step), and istiod keeps
- * presenting that root's serving certificate; the new set's own serving certificate waits for the retire
- * step. Without it, the new set stands alone (a deliberate hard cut: a compromised root, say).
+ * A new generation in place. While the previous root is kept, the set until now becomes the previous set
+ * (its root joins the bundle, its intermediate can go on signing until the sign step; the set before it
+ * leaves: a new generation retires it, as a declared step), and istiod keeps presenting that root's
+ * serving certificate; the new set's own serving certificate waits for the retire step. Without it, the
+ * new set stands alone (a deliberate hard cut: a compromised root, say).
  */
 export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs, now: Date = new Date()): MeshCertificatesOutputs {
     if (!news.keepPreviousRoot) return standingAlone(news, now);
@@ -264,15 +283,58 @@ export function rotateMeshCertificates(olds: MeshCertificatesOutputs, news: Mesh
         ...generated,
         ...servingOfSigningRoot(olds),
         previousRootCertPem: olds.rootCertPem,
+        previousIntermediateCertPem: olds.intermediateCertPem,
+        previousIntermediateKeyPem: olds.intermediateKeyPem,
+        previousCertChainPem: olds.certChainPem,
         nextServingCertPem: generated.servingCertPem,
         nextServingKeyPem: generated.servingKeyPem,
     });
 }
 
-/** The retire step: the previous root leaves every bundle and istiod switches to the signing root's serving certificate. */
+/**
+ * The retire step: the previous set leaves (its root from every bundle, its intermediate's key from the
+ * state) and istiod switches to the newest root's serving certificate.
+ */
 export function retirePreviousRoot(olds: MeshCertificatesOutputs, news: MeshCertificatesInputs): MeshCertificatesOutputs {
     const { trustBundlePem: _bundle, notAfter: _notAfter, ...kept } = olds;
-    return withBundle({ ...kept, ...news, ...servingOfSigningRoot(olds), previousRootCertPem: "", nextServingCertPem: "", nextServingKeyPem: "" });
+    return withBundle({ ...kept, ...news, ...servingOfSigningRoot(olds), ...NO_PREVIOUS_SET, nextServingCertPem: "", nextServingKeyPem: "" });
+}
+
+/** What istiod signs with (cacerts): an intermediate, its key, and cert-chain.pem. */
+export interface Signer {
+    intermediateCertPem: string;
+    intermediateKeyPem: string;
+    certChainPem: string;
+}
+
+type SignerChoice = Pick<
+    MeshCertificatesOutputs,
+    "rootCertPem" | "intermediateCertPem" | "intermediateKeyPem" | "certChainPem" | "previousRootCertPem" | "previousIntermediateCertPem" | "previousIntermediateKeyPem" | "previousCertChainPem"
+>;
+
+/**
+ * Which set signs: the previous one while certificates.signing names it (the trust step, before the
+ * sign step), the newest otherwise. With no previous root (a stack's first set, or after a hard cut) the
+ * one root signs. A previous root without its intermediate (a state written before the sign step existed)
+ * cannot sign: that is an error naming the key, not a silent switch.
+ */
+export function signingOf(certs: SignerChoice, previousRootSigns: boolean): { rootCertPem: string } & Signer {
+    if (previousRootSigns && certs.previousRootCertPem) {
+        if (!certs.previousIntermediateCertPem) {
+            throw new Error(
+                "certificates.signing asks the previous root to sign, but this stack's state holds no key for it (it was rotated before the " +
+                    "sign step existed); allowed: certificates.signing equal to certificates.rotation, or unset (docs/trust.md)",
+            );
+        }
+        return {
+            rootCertPem: certs.previousRootCertPem,
+            intermediateCertPem: certs.previousIntermediateCertPem,
+            intermediateKeyPem: certs.previousIntermediateKeyPem,
+            certChainPem: certs.previousCertChainPem,
+        };
+    }
+    const { rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem } = certs;
+    return { rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem };
 }
 
 /** Which inputs differ among `keys`. */
@@ -290,9 +352,11 @@ export function plannedChange(
     const rotating = differing(olds, news, ROTATING_INPUTS);
     if (rotating.length > 0) return { kind: "rotate", keys: rotating };
     if (olds.previousRootCertPem && !news.keepPreviousRoot) return { kind: "retire", keys: ["keepPreviousRoot"] };
-    // A state written before overlaps existed lacks the bundle, which a preview would show as unknown every
-    // time: one update writes it (the same certificates, the one root as the bundle).
-    if (olds.trustBundlePem === undefined) return { kind: "complete", keys: ["trustBundlePem"] };
+    // A state written before overlaps (or the sign step) existed lacks the bundle (or the previous
+    // intermediate), which a preview would show as unknown every time: one update writes it (the same
+    // certificates; the one root as the bundle; no previous intermediate, its key long gone).
+    const missing = (["trustBundlePem", "previousIntermediateCertPem"] as const).filter((key) => olds[key] === undefined);
+    if (missing.length > 0) return { kind: "complete", keys: [...missing] };
     return { kind: "none", keys: [] };
 }
 
@@ -302,6 +366,9 @@ function complete(olds: MeshCertificatesOutputs): MeshCertificatesOutputs {
         ...olds,
         keepPreviousRoot: olds.keepPreviousRoot ?? true,
         previousRootCertPem: olds.previousRootCertPem ?? "",
+        previousIntermediateCertPem: olds.previousIntermediateCertPem ?? "",
+        previousIntermediateKeyPem: olds.previousIntermediateKeyPem ?? "",
+        previousCertChainPem: olds.previousCertChainPem ?? "",
         trustBundlePem: olds.trustBundlePem ?? olds.rootCertPem + (olds.previousRootCertPem ?? ""),
         nextServingCertPem: olds.nextServingCertPem ?? "",
         nextServingKeyPem: olds.nextServingKeyPem ?? "",
@@ -339,6 +406,9 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
     declare readonly intermediateCertPem: pulumi.Output<string>;
     declare readonly intermediateKeyPem: pulumi.Output<string>;
     declare readonly certChainPem: pulumi.Output<string>;
+    declare readonly previousIntermediateCertPem: pulumi.Output<string>;
+    declare readonly previousIntermediateKeyPem: pulumi.Output<string>;
+    declare readonly previousCertChainPem: pulumi.Output<string>;
     declare readonly servingCertPem: pulumi.Output<string>;
     declare readonly servingKeyPem: pulumi.Output<string>;
     declare readonly notAfter: pulumi.Output<string>;
@@ -349,8 +419,18 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
      * update, its one root is the bundle.
      */
     readonly trustBundle: pulumi.Output<string>;
+    /** The root whose intermediate signs workload certificates (signingOf): not secret. */
+    readonly signingRoot: pulumi.Output<string>;
+    /** What istiod signs with, for cacerts (signingOf): secret. */
+    readonly signer: pulumi.Output<Signer>;
 
-    constructor(name: string, args: MeshCertificatesArgs, opts?: pulumi.CustomResourceOptions) {
+    /**
+     * `previousRootSigns` is certificates.signing naming the previous root (the trust step). It is not an
+     * input of the resource: the sign step changes only which kept intermediate cacerts takes, so its
+     * preview knows every value.
+     */
+    constructor(name: string, args: MeshCertificatesArgs, opts?: pulumi.CustomResourceOptions & { previousRootSigns?: boolean }) {
+        const { previousRootSigns = false, ...resourceOpts } = opts ?? {};
         super(
             meshCertificatesProvider,
             name,
@@ -362,17 +442,40 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
                 intermediateCertPem: undefined,
                 intermediateKeyPem: undefined,
                 certChainPem: undefined,
+                previousIntermediateCertPem: undefined,
+                previousIntermediateKeyPem: undefined,
+                previousCertChainPem: undefined,
                 servingCertPem: undefined,
                 servingKeyPem: undefined,
                 nextServingCertPem: undefined,
                 nextServingKeyPem: undefined,
                 notAfter: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["intermediateKeyPem", "servingKeyPem", "nextServingKeyPem"] },
+            { ...resourceOpts, additionalSecretOutputs: ["intermediateKeyPem", "previousIntermediateKeyPem", "servingKeyPem", "nextServingKeyPem"] },
             "istio-minikube",
             "MeshCertificates",
         );
         this.trustBundle = pulumi.all([this.trustBundlePem, this.rootCertPem]).apply(([bundle, root]) => bundle || root);
+        const choice = pulumi
+            .all([
+                this.rootCertPem,
+                this.intermediateCertPem,
+                this.intermediateKeyPem,
+                this.certChainPem,
+                this.previousRootCertPem,
+                this.previousIntermediateCertPem,
+                this.previousIntermediateKeyPem,
+                this.previousCertChainPem,
+            ])
+            .apply(([rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem, previousRootCertPem, previousIntermediateCertPem, previousIntermediateKeyPem, previousCertChainPem]) =>
+                signingOf(
+                    { rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem, previousRootCertPem, previousIntermediateCertPem, previousIntermediateKeyPem, previousCertChainPem },
+                    previousRootSigns,
+                ),
+            );
+        // The choice holds a key, so it is secret as a whole; the root alone is not.
+        this.signingRoot = pulumi.unsecret(choice.apply((c) => c.rootCertPem));
+        this.signer = choice.apply(({ rootCertPem: _r, ...rest }) => rest);
     }
 }
 
@@ -395,7 +498,8 @@ export const CERTIFICATES_PREVIEW_WARNING =
     "a state an earlier version wrote, completed once), so their new values are not known during this preview. Five objects take them: " +
     `${OBJECTS_WITH_CERTIFICATES.join(", ")}. They are listed with their new data or caBundle still to be known; ` +
     "'pulumi up' updates them in place (creates them, on a first run). A rotation keeps the previous root trusted beside " +
-    "the new one until certificates.retired retires it (docs/trust.md). Everything else is listed as the update will change it.";
+    "the new one until certificates.retired retires it, and signing with it while certificates.signing names it (docs/trust.md). " +
+    "Everything else is listed as the update will change it.";
 
 /**
  * Warns during preview when the trust bundle is unknown, that is, when the certificates are about to change.
