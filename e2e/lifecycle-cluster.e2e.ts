@@ -11,6 +11,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as tls from "tls";
+import { AddressInfo } from "net";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, setStackConfigValue, noopPreviewSeconds, noopUpSeconds, noopSamplesLine } from "./harness/pulumiStack";
 import { runWorkloadAgent } from "./harness/agent";
@@ -25,7 +27,7 @@ const STACK = "real_cluster";
 const CONTEXT = "real-local";
 const OWNER = ownerLabelValue("istio-minikube", STACK);
 const figures: Record<string, number> = {};
-/** Counts for the figures line: pods the program had refused during the rotation and the retire step. */
+/** Counts for the figures line: pods the program had refused during the trust (rotation), sign and retire steps. */
 const counts: Record<string, number> = {};
 let noopSamples: { preview: number[]; up: number[] } = { preview: [], up: [] };
 let world: World;
@@ -219,6 +221,38 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         const result = spawnSync("openssl", args, { encoding: "utf8" });
         return result.status === 0 ? "OK" : (result.stdout + result.stderr).trim();
     };
+    /**
+     * A TLS handshake on loopback between two agents' files, as two sidecars would do it: each presents its
+     * cert-chain.pem and key.pem and requires the other's, verified against its own root-cert.pem. Istio checks
+     * the peer's SPIFFE identity, not a host name, so the host name check is left out and the identities returned.
+     */
+    const mutualHandshake = async (server: { certChainPem: string; keyPem: string; rootCertPem: string }, client: { certChainPem: string; keyPem: string; rootCertPem: string }) => {
+        const srv = tls.createServer({ cert: server.certChainPem, key: server.keyPem, ca: server.rootCertPem, requestCert: true, rejectUnauthorized: true });
+        const serverSaw = new Promise<string>((resolve, reject) => {
+            srv.on("secureConnection", (socket) => {
+                resolve(socket.getPeerCertificate().subjectaltname ?? "");
+                socket.end();
+            });
+            srv.on("tlsClientError", reject);
+        });
+        await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+        try {
+            const { port } = srv.address() as AddressInfo;
+            const clientSaw = await new Promise<string>((resolve, reject) => {
+                const socket = tls.connect(
+                    { host: "127.0.0.1", port, cert: client.certChainPem, key: client.keyPem, ca: client.rootCertPem, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+                    () => {
+                        resolve(socket.getPeerCertificate().subjectaltname ?? "");
+                        socket.end();
+                    },
+                );
+                socket.on("error", reject);
+            });
+            return { serverSaw: await serverSaw, clientSaw };
+        } finally {
+            srv.close();
+        }
+    };
     const trustedByEveryConsumer = (): Record<string, string[]> => ({
         // Each configuration's webhooks share one caBundle; a difference shows as both.
         ...Object.fromEntries(Object.entries(caBundles()).map(([name, bundles]) => [`${name} caBundle`, fingerprintsOf([...new Set(bundles)].join(""))])),
@@ -227,16 +261,18 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         "istio-ca-root-cert (default)": fingerprintsOf((getJson(world, ["get", "configmap", "istio-ca-root-cert", "--namespace=default"]) as any).data["root-cert.pem"]),
     });
     /**
-     * One step of a rotation (`key` set to 1): its preview deletes and replaces nothing but the checks and
-     * updates the certificates and the five objects that take them; then its `up`, with the probe creating a
-     * pod every 0.5 s, which the program must never have refused. Records the step's time and refusals.
+     * One step of a rotation (`keys` set as given): its preview deletes and replaces nothing but the checks
+     * and updates exactly `updates` among the certificates and the five objects that take them; then its
+     * `up`, with the probe creating a pod every 0.5 s, which the program must never have refused. Records the
+     * step's time and refusals.
      */
-    const certificateStepUnderLoad = async (step: "rotation" | "retire", key: string) => {
-        await world.harness.stack.setConfig(`istio-minikube:${key}`, { value: "1" }, true);
+    const certificateStepUnderLoad = async (step: "rotation" | "sign" | "retire", keys: Record<string, string>, updates: string[]) => {
+        for (const [key, value] of Object.entries(keys)) await world.harness.stack.setConfig(`istio-minikube:${key}`, { value }, true);
         await run(world.harness, `preview (${step})`, (o) => world.harness.stack.preview(o));
         expect(unexpectedDeletes(world.harness)).toEqual([]);
         const updated = world.harness.steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop());
-        expect(updated).toEqual(expect.arrayContaining(["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"]));
+        const trustObjects = ["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"];
+        expect(trustObjects.filter((name) => updated.includes(name))).toEqual(updates);
 
         const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: `during-${step}` });
         const up = await run(world.harness, `up (${step})`, (o) => world.harness.stack.up(o));
@@ -248,54 +284,76 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         expect({ refusedByTheProgram: programRefusals(probed), notInjected: probed.notInjected }).toEqual({ refusedByTheProgram: 0, notInjected: 0 });
         expect(probed.injected).toBeGreaterThan(0);
     };
-    let roots: { old: string; fresh: string; oldServing: string } | undefined;
+    const ALL_TRUST_OBJECTS = ["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"];
+    const signingRootOf = (cacerts: Record<string, string>, candidates: string[]) =>
+        candidates.find((root) => new crypto.X509Certificate(decoded(cacerts, "ca-cert.pem")).verify(new crypto.X509Certificate(root).publicKey));
+    let roots: { old: string; fresh: string; oldPem: string; freshPem: string; oldServing: string } | undefined;
+    /** An agent that got its certificate after the trust step, before the sign step: an old-root certificate, both roots trusted. */
+    let trustedAgent: Awaited<ReturnType<typeof agentFor>> | undefined;
 
-    test("rotation: its preview deletes and replaces nothing; a pod created every 0.5 s during the update is never refused; every consumer then trusts both roots, the new one signs, istiod keeps the old root's serving certificate", async () => {
-        const before = { root: (await outputs()).rootCertificate as string, tls: secretData("istiod-tls") };
+    test("trust (rotation with signing = rotation - 1): its preview deletes and replaces nothing; no pod is refused during the update; every consumer then trusts both roots while the old root still signs and istiod keeps its serving certificate", async () => {
+        const before = { root: (await outputs()).rootCertificate as string, tls: secretData("istiod-tls"), cacerts: secretData("cacerts") };
         oldAgent.certs = (await agentFor("productpage", "before-rotation")).certs;
         const startsBefore = world.istiod.starts.length;
-        await certificateStepUnderLoad("rotation", "certificates.rotation");
+        await certificateStepUnderLoad("rotation", { "certificates.rotation": "1", "certificates.signing": "0" }, ALL_TRUST_OBJECTS);
 
-        const root = (await outputs()).rootCertificate as string;
-        roots = { old: fingerprint(before.root), fresh: fingerprint(root), oldServing: decoded(before.tls, "tls.crt") };
+        const bundle = pemCerts((await outputs()).trustBundle as string);
+        roots = { old: fingerprint(before.root), fresh: fingerprint(bundle[0]), oldPem: before.root, freshPem: bundle[0], oldServing: decoded(before.tls, "tls.crt") };
         expect(roots.fresh).not.toBe(roots.old);
-        expect(fingerprintsOf((await outputs()).trustBundle as string)).toEqual([roots.fresh, roots.old]);
+        expect(fingerprintsOf(bundle.join("\n"))).toEqual([roots.fresh, roots.old]);
         for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots.fresh, roots.old] });
-        // The new root signs; istiod presents the serving certificate it had (the old root's) until the retire step.
-        const cacerts = secretData("cacerts");
-        expect(new crypto.X509Certificate(decoded(cacerts, "ca-cert.pem")).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
+        // Nothing is handed a new-root certificate yet: the same signing intermediate, the same serving certificate.
+        expect(fingerprint((await outputs()).rootCertificate as string)).toBe(roots.old);
+        expect(decoded(secretData("cacerts"), "ca-cert.pem")).toBe(decoded(before.cacerts, "ca-cert.pem"));
         expect(decoded(secretData("istiod-tls"), "tls.crt")).toBe(roots.oldServing);
+        // istiod restarted on the new bundle, so the certificates it issues carry it.
         expect(world.istiod.starts.length).toBeGreaterThan(startsBefore);
 
-        await run(world.harness, "preview (after rotation)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+        await run(world.harness, "preview (after trust)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
     });
 
-    test("during the overlap, Istio's agent gets a new-root certificate with both roots, which verifies the old-root certificate a workload got before; that workload trusts it back once it renews or restarts", async () => {
-        const fresh = await agentFor("curl", "overlap");
+    test("after the trust step, a workload that renews or restarts gets an old-root certificate and trusts both roots; one that has not trusts only the old root", async () => {
+        trustedAgent = await agentFor("productpage", "trusted");
+        expect(fingerprintsOf(trustedAgent.certs.certChainPem)[2]).toBe(roots!.old);
         // istiod hands the whole bundle as the root of each certificate it issues (security/pkg/server/ca/server.go);
         // the agent writes it sorted (secretcache.go mergeConfigTrustBundle).
-        expect(fingerprintsOf(fresh.certs.rootCertPem).sort()).toEqual([roots!.fresh, roots!.old].sort());
-        // cert-chain.pem: the leaf, the intermediate, the root that signed it, then the bundle (istiod appends
-        // its root-cert.pem as the last element: security/pkg/server/ca/server.go).
-        expect(fingerprintsOf(fresh.certs.certChainPem)[2]).toBe(roots!.fresh);
-        expect(fingerprintsOf(oldAgent.certs!.certChainPem)[2]).toBe(roots!.old);
+        expect(fingerprintsOf(trustedAgent.certs.rootCertPem).sort()).toEqual([roots!.fresh, roots!.old].sort());
+        // The bundle an agent holds is what it was handed with its certificate (secretcache.go generateNewSecret):
+        // the agent from before the trust step still has the old root alone. This is why the sign step waits.
+        expect(fingerprintsOf(oldAgent.certs!.rootCertPem)).toEqual([roots!.old]);
+    });
 
-        // The new-root workload trusts the old-root one.
-        expect(verifyChain(oldAgent.certs!, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
-        // The old-root workload's bundle is what it was handed with its certificate, the old root alone
-        // (security/pkg/nodeagent/cache/secretcache.go generateNewSecret): it refuses the new root's
-        // certificate until it renews (at half its lifetime) or restarts, as docs/trust.md says.
+    test("sign: its preview updates cacerts alone of the objects that hold certificates, with every value known; no pod is refused during the update; the new root signs, every bundle and istiod's serving certificate stay", async () => {
+        await certificateStepUnderLoad("sign", { "certificates.signing": "1" }, ["cacerts"]);
+
+        expect(fingerprint((await outputs()).rootCertificate as string)).toBe(roots!.fresh);
+        expect(signingRootOf(secretData("cacerts"), [roots!.oldPem, roots!.freshPem])).toBe(roots!.freshPem);
+        for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots!.fresh, roots!.old] });
+        expect(decoded(secretData("istiod-tls"), "tls.crt")).toBe(roots!.oldServing);
+
+        await run(world.harness, "preview (after sign)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+    });
+
+    test("during the overlap, an agent holding an old-root certificate and one holding a new-root certificate each verify the other's chain against their own bundle, and complete a mutual TLS handshake", async () => {
+        const fresh = await agentFor("curl", "signed");
+        expect(fingerprintsOf(fresh.certs.certChainPem)[2]).toBe(roots!.fresh);
+        expect(fingerprintsOf(fresh.certs.rootCertPem).sort()).toEqual([roots!.fresh, roots!.old].sort());
+        const old = trustedAgent!;
+        expect(fingerprintsOf(old.certs.certChainPem)[2]).toBe(roots!.old);
+
+        // openssl verify: each leaf, through the rest of its chain, against the other's root-cert.pem.
+        expect(verifyChain(old.certs, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
+        expect(verifyChain(fresh.certs, old.certs.rootCertPem, old.dir)).toBe("OK");
+        // A handshake on loopback, each side presenting its agent's files and requiring the other's.
+        const peers = await mutualHandshake(old.certs, fresh.certs);
+        expect(peers).toEqual({ serverSaw: expect.stringMatching(/^URI:spiffe:\/\/cluster\.local\/ns\/default\/sa\/curl$/), clientSaw: expect.stringMatching(/^URI:spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-productpage$/) });
+
+        // The agent that did not renew between the trust and the sign step refuses the new-root certificate.
         expect(verifyChain(fresh.certs, oldAgent.certs!.rootCertPem, fresh.dir)).toMatch(NOT_TRUSTED);
-        // The same workload (productpage) restarted during the overlap, as its renewal would: a new-root certificate and both roots.
-        const renewed = await agentFor("productpage", "overlap-renewed");
-        expect(verifyChain(fresh.certs, renewed.certs.rootCertPem, renewed.dir)).toBe("OK");
-        expect(verifyChain(renewed.certs, fresh.certs.rootCertPem, fresh.dir)).toBe("OK");
-        // And it still trusts a peer that has not renewed yet.
-        expect(verifyChain(oldAgent.certs!, renewed.certs.rootCertPem, renewed.dir)).toBe("OK");
     });
 
     test("retire: its preview deletes and replaces nothing; no pod is refused during the update; only the new root is trusted anywhere, istiod presents the new root's certificate, and an old-root certificate is refused", async () => {
-        await certificateStepUnderLoad("retire", "certificates.retired");
+        await certificateStepUnderLoad("retire", { "certificates.retired": "1" }, ALL_TRUST_OBJECTS);
 
         for (const [consumer, trusted] of Object.entries(trustedByEveryConsumer())) expect({ consumer, trusted }).toEqual({ consumer, trusted: [roots!.fresh] });
         const serving = decoded(secretData("istiod-tls"), "tls.crt");
@@ -304,9 +362,10 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         expect(new crypto.X509Certificate(serving).verify(new crypto.X509Certificate(root).publicKey)).toBe(true);
         expect(createPod(world, "default", "probe-after-retire")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
 
-        // What a workload trusts now: the new root alone; the certificate an agent got before the rotation is refused.
+        // What a workload trusts now: the new root alone; old-root certificates are refused.
         const after = await agentFor("curl", "after-retire");
         expect(fingerprintsOf(after.certs.rootCertPem)).toEqual([roots!.fresh]);
+        expect(verifyChain(trustedAgent!.certs, after.certs.rootCertPem, after.dir)).toMatch(NOT_TRUSTED);
         expect(verifyChain(oldAgent.certs!, after.certs.rootCertPem, after.dir)).toMatch(NOT_TRUSTED);
         expect(verifyChain(after.certs, after.certs.rootCertPem, after.dir)).toBe("OK");
 
