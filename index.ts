@@ -7,7 +7,7 @@ import { MinikubeCluster } from "./components/cluster/minikubeCluster";
 import { ExistingCluster } from "./components/cluster/existingCluster";
 import { IstioRelease, releasePreviewWarning } from "./components/istio/istioRelease";
 import { ImagePreload } from "./components/cluster/imagePreload";
-import { MeshCertificates, meshCertificateInputs, previousRootSigns, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
+import { MeshCertificates, meshCertificateInputs, warnWhileCertificatesUnknown } from "./components/trust/meshCertificates";
 import { IstioControlPlane, ISTIO_NAMESPACE } from "./components/istio/istioControlPlane";
 import { SidecarInjector } from "./components/mesh/sidecarInjector";
 import { MeshNamespaces, namespacePlan } from "./components/mesh/meshNamespaces";
@@ -66,10 +66,9 @@ const preload =
         : undefined;
 
 const certificateSettings = meshCertificateInputs(pulumi.getStack(), settings.certificates, ISTIO_NAMESPACE);
-const signsWithPreviousRoot = previousRootSigns(settings.certificates);
-const certificates = new MeshCertificates("mesh-certificates", certificateSettings, { previousRootSigns: signsWithPreviousRoot });
+const certificates = new MeshCertificates("mesh-certificates", certificateSettings);
 // Known at preview, unlike the root: what rolls istiod and the samples to new certificates.
-const certificatesGeneration = certificatesFingerprint({ ...certificateSettings, previousRootSigns: signsWithPreviousRoot });
+const certificatesGeneration = certificatesFingerprint(certificateSettings);
 warnWhileCertificatesUnknown(certificates.trustBundle);
 
 const controlPlane = new IstioControlPlane("istio", {

@@ -354,7 +354,7 @@ export function parseSettings(
                 reader.bad(
                     "certificates.retired",
                     c.retired,
-                    `${rotation - 1} (or unset) while certificates.signing is ${rotation - 1}: the root of rotation ${rotation - 1} still signs, and a root that signs cannot be retired; set certificates.signing to ${rotation} first (the sign step)`,
+                    `${rotation - 1} (or unset) while certificates.signing is ${rotation - 1}: the root of rotation ${rotation - 1} still signs, and a root that signs cannot be retired; set certificates.signing to ${rotation} in an up of its own first (the sign step), or unset it in this up for a deliberate hard cut (with certificates.rotation just raised)`,
                 );
             } else certificates.retired = c.retired as number;
         }

@@ -226,6 +226,8 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
         return before && stableJson(before.inputs) === stableJson(sent.get(key(type, name))) ? before : undefined;
     };
 
+    /** Reasons a provider's check refused inputs for. */
+    const refusals: string[] = [];
     const mocks: import("@pulumi/pulumi").runtime.Mocks = {
         async newResource(args) {
             const inputs = args.inputs as Record<string, unknown>;
@@ -247,11 +249,26 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
                         return record(id as string, outs);
                     }
                     if (kept) return { id: `${args.name}-id`, state: { ...inputs, ...kept.outputs } };
-                    if (options.afterUp && olds) {
-                        // What `up` does: the provider's own diff, then its update or a replacement's create.
+                    if (olds) {
+                        // What preview and `up` both do: the provider's check against the inputs of the last
+                        // run, then its diff; no change keeps the outputs (pulumi pkg/resource/deploy/step.go SameStep).
+                        const oldInputs = Object.fromEntries(
+                            Object.entries(inTheClear(options.previous)?.inputs.get(before.urn) ?? {}).filter(([k, v]) => k !== DYNAMIC_PROVIDER_KEY && v !== undefined && v !== null),
+                        );
+                        const failures = provider.check ? ((await provider.check(oldInputs, props)).failures ?? []) : [];
+                        if (failures.length > 0) {
+                            // The engine stops the run here; the plan does once the program has finished registering.
+                            refusals.push(...failures.map((f: { reason: string }) => f.reason));
+                            return { id: "", state: { ...inputs } };
+                        }
                         const { id, ...oldOutputs } = olds;
                         const diff = await provider.diff(id, unwrapSecrets(oldOutputs), props);
                         if (!diff.changes) return record(id as string, oldOutputs);
+                    }
+                    if (options.afterUp && olds) {
+                        // What `up` does next: the provider's update, or a replacement's create.
+                        const { id, ...oldOutputs } = olds;
+                        const diff = await provider.diff(id, unwrapSecrets(oldOutputs), props);
                         if ((diff.replaces ?? []).length > 0) {
                             const created = await provider.create(props);
                             return record(created.id, created.outs);
@@ -334,6 +351,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
         if (previousOffline === undefined) delete process.env.ISTIO_MINIKUBE_OFFLINE_PLAN;
         else process.env.ISTIO_MINIKUBE_OFFLINE_PLAN = previousOffline;
     }
+    if (refusals.length > 0) throw new PlanError(refusals.join("\n"));
     const plan = { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
     Object.defineProperty(plan, IN_THE_CLEAR, { value: { dynamicState, inputs: clearInputs } satisfies InTheClear, enumerable: false });
     return plan;

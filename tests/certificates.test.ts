@@ -297,7 +297,7 @@ describe("which set signs (certificates.signing)", () => {
     });
 
     test("the trust step: the previous root's intermediate, key and chain, which istiod accepts against the two-root bundle", () => {
-        const signing = signingOf(overlap, true);
+        const signing = signingOf(overlap, true, 1);
         expect(signing).toEqual({ rootCertPem: first.rootCertPem, intermediateCertPem: first.intermediateCertPem, intermediateKeyPem: first.intermediateKeyPem, certChainPem: first.certChainPem });
         // openssl, as Istio's plug-in CA checks it: ca-cert.pem against every root of root-cert.pem.
         const data = pluginCaSecretData({ ...signing, trustBundlePem: overlap.trustBundlePem });
@@ -306,17 +306,86 @@ describe("which set signs (certificates.signing)", () => {
     });
 
     test("the sign step, and signing unset: the newest root's intermediate", () => {
-        expect(signingOf(overlap, false)).toMatchObject({ rootCertPem: overlap.rootCertPem, intermediateKeyPem: overlap.intermediateKeyPem, certChainPem: overlap.certChainPem });
+        expect(signingOf(overlap, false, 1)).toMatchObject({ rootCertPem: overlap.rootCertPem, intermediateKeyPem: overlap.intermediateKeyPem, certChainPem: overlap.certChainPem });
     });
 
     test("with no previous root (a stack's first up with signing = rotation - 1, or after the retire step) the one root signs", () => {
-        expect(signingOf(first, true).intermediateKeyPem).toBe(first.intermediateKeyPem);
-        expect(signingOf(retirePreviousRoot(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false }), true).rootCertPem).toBe(overlap.rootCertPem);
+        expect(signingOf(first, true, 0).intermediateKeyPem).toBe(first.intermediateKeyPem);
+        expect(signingOf(retirePreviousRoot(overlap, { ...INPUTS, rotation: 1, keepPreviousRoot: false }), true, 1).rootCertPem).toBe(overlap.rootCertPem);
     });
 
-    test("a previous root whose intermediate the state does not hold (rotated before the sign step existed) is an error naming the key", () => {
-        expect(() => signingOf({ ...overlap, previousIntermediateCertPem: "", previousIntermediateKeyPem: "", previousCertChainPem: "" }, true)).toThrow(
-            /certificates\.signing asks the previous root to sign, but this stack's state holds no key for it .*allowed: certificates\.signing equal to certificates\.rotation, or unset/,
+    test("an overlap an earlier version wrote (no previous intermediate) is completed keeping both roots; the new root signs, and the previous one cannot: an error naming the key, the value and what is allowed", async () => {
+        const { previousIntermediateCertPem: _c, previousIntermediateKeyPem: _k, previousCertChainPem: _p, ...written } = overlap;
+        const provider = meshCertificatesProvider as Required<typeof meshCertificatesProvider>;
+        const news = { ...INPUTS, rotation: 1 };
+        expect((await provider.diff("id", written as MeshCertificatesOutputs, news)).changes).toBe(true);
+        const completed = (await provider.update("id", written as MeshCertificatesOutputs, news)).outs as MeshCertificatesOutputs;
+        expect(completed).toMatchObject({ previousRootCertPem: first.rootCertPem, trustBundlePem: overlap.trustBundlePem, previousIntermediateCertPem: "", previousIntermediateKeyPem: "" });
+        expect(signingOf(completed, false, 1).intermediateKeyPem).toBe(overlap.intermediateKeyPem);
+        expect(() => signingOf(completed, true, 1)).toThrow(
+            "istio-minikube:certificates.signing = 0 is not allowed: this stack's state holds no intermediate of root 0 (it was rotated before the sign step existed). Expected 1 or unset (docs/trust.md)",
         );
+    });
+});
+
+describe("what the last up rules out (the provider's check, on the state's inputs)", () => {
+    const check = (olds: Partial<MeshCertificatesInputs> | undefined, news: Partial<MeshCertificatesInputs>) =>
+        meshCertificatesProvider.check!(olds as MeshCertificatesInputs, { ...INPUTS, ...news }).then((r) => (r.failures ?? []).map((f) => f.reason));
+    const TRUST = { rotation: 1, previousRootSigns: true, keepPreviousRoot: true };
+    const SIGNED = { rotation: 1, previousRootSigns: false, keepPreviousRoot: true };
+
+    test.each([
+        ["a first up, in any step", undefined, { rotation: 3, previousRootSigns: true }],
+        ["trust from before", { rotation: 0, previousRootSigns: false }, TRUST],
+        ["sign after trust", TRUST, SIGNED],
+        ["retire after sign", SIGNED, { rotation: 1, keepPreviousRoot: false }],
+        ["undo the sign step before retire", SIGNED, TRUST],
+        ["the next trust step after sign", SIGNED, { rotation: 2, previousRootSigns: true }],
+        ["a deliberate hard cut from the trust step", TRUST, { rotation: 2, keepPreviousRoot: false }],
+        ["trust from a state an earlier version wrote at rotation 0", { rotation: 0 }, TRUST],
+    ])("%s is allowed", async (_name, olds, news) => {
+        expect(await check(olds, news)).toEqual([]);
+    });
+
+    test.each([
+        [
+            "a new rotation while the previous root still signs",
+            TRUST,
+            { rotation: 2, previousRootSigns: true },
+            "istio-minikube:certificates.rotation = 2 is not allowed while root 0 still signs (the last up was the trust step of rotation 1, certificates.signing 0): a new rotation keeps only the newest root beside its own, so every workload certificate would lose its root. Expected 1 until the sign step (certificates.signing: 1) has run; or set certificates.retired to 2 too, for a deliberate hard cut",
+        ],
+        [
+            "lowering the rotation from the trust step (it is a new rotation too)",
+            TRUST,
+            { rotation: 0 },
+            "istio-minikube:certificates.rotation = 0 is not allowed while root 0 still signs",
+        ],
+        [
+            "retiring in the up that switches the signer",
+            TRUST,
+            { rotation: 1, previousRootSigns: false, keepPreviousRoot: false },
+            "istio-minikube:certificates.retired = 1 is not allowed in the up that switches the signer: root 0 signed every workload certificate until now (the last up was the trust step, certificates.signing 0). Expected 0 or unset: run the sign step alone (certificates.signing: 1), wait until every workload has a new certificate, then retire (docs/trust.md)",
+        ],
+        [
+            "the previous root signing after it was retired",
+            { rotation: 1, previousRootSigns: false, keepPreviousRoot: false },
+            { rotation: 1, previousRootSigns: true, keepPreviousRoot: true },
+            "istio-minikube:certificates.signing = 0 is not allowed: root 0 was retired (certificates.retired 1 at an earlier up). Expected 1 or unset",
+        ],
+        [
+            "the previous root signing in a stack an earlier version rotated",
+            { rotation: 1, keepPreviousRoot: true },
+            TRUST,
+            "istio-minikube:certificates.signing = 0 is not allowed: this stack was rotated to 1 by an earlier version, whose state keeps no intermediate of root 0. Expected 1 or unset; the next rotation can use the trust step (docs/trust.md)",
+        ],
+    ])("%s is refused before anything runs, naming the key, the value and what is allowed", async (_name, olds, news, reason) => {
+        const reasons = await check(olds, news);
+        expect(reasons).toHaveLength(1);
+        expect(reasons[0].startsWith(reason)).toBe(true);
+    });
+
+    test("the sign step is no change to the certificates: the new input is kept in the state, not acted on", async () => {
+        const trust = generateMeshCertificates({ ...INPUTS, ...TRUST });
+        expect(await meshCertificatesProvider.diff!("id", trust, { ...INPUTS, ...SIGNED })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     });
 });

@@ -483,7 +483,7 @@ describe("certificates.signing", () => {
 
     test("the root that still signs cannot be retired: retired = rotation with signing = rotation - 1 is rejected, saying to sign first", () => {
         expect(problems({ certificates: { rotation: 2, signing: 1, retired: 2 } })).toEqual([
-            `${PROJECT}:certificates.retired = 2 is not allowed: expected 1 (or unset) while certificates.signing is 1: the root of rotation 1 still signs, and a root that signs cannot be retired; set certificates.signing to 2 first (the sign step)`,
+            `${PROJECT}:certificates.retired = 2 is not allowed: expected 1 (or unset) while certificates.signing is 1: the root of rotation 1 still signs, and a root that signs cannot be retired; set certificates.signing to 2 in an up of its own first (the sign step), or unset it in this up for a deliberate hard cut (with certificates.rotation just raised)`,
         ]);
     });
 

@@ -98,7 +98,7 @@ describe("the certificate generation fingerprint", () => {
         const { REPLACING_INPUTS, ROTATING_INPUTS } = require("../components/trust/meshCertificates") as typeof import("../components/trust/meshCertificates");
         const base = certificatesFingerprint(SETTINGS);
         expect(base).toMatch(/^[0-9a-f]{16}$/);
-        const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1, keepPreviousRoot: false };
+        const changed = { organization: "istio-minikube prod", servingDnsNames: ["istiod"], validityDays: 30, rotation: 1, keepPreviousRoot: false, previousRootSigns: true };
         for (const key of [...REPLACING_INPUTS, ...ROTATING_INPUTS]) {
             expect(certificatesFingerprint({ ...SETTINGS, [key]: changed[key] })).not.toBe(base);
         }

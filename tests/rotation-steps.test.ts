@@ -114,7 +114,6 @@ describe("a root rotation, step by step: trust, sign, retire", () => {
         // Nothing is handed a certificate of the new root yet: the signer and the serving certificate are those from before.
         expect(cacertsOf(trusted)["ca-cert.pem"]).toBe(cacertsOf(before)["ca-cert.pem"]);
         expect(tlsOf(trusted)["tls.crt"]).toBe(tlsOf(before)["tls.crt"]);
-        expect(byName(trusted, "mesh-certificates").name).toBe("mesh-certificates");
     });
 
     test("sign: the new root signs; every bundle and istiod's serving certificate stay exactly as the trust step left them", () => {
@@ -222,8 +221,20 @@ describe("the previews of the steps", () => {
         expect(cacertsOf(signPreview)).toEqual(cacertsOf(signed));
     });
 
-    test("a preview with nothing changed during the overlap keeps every output known", async () => {
-        const again = await planFor("dev", SIGN, { previous: signed });
+    test.each([
+        ["after the trust step", TRUST, () => trusted],
+        ["after the sign step", SIGN, () => signed],
+    ])("a preview with nothing changed %s keeps every output known", async (_when, config, state) => {
+        const again = await planFor("dev", config, { previous: state() });
         expect(again.resources.filter((r) => hasUnknown(r.inputs) || hasUnknown(r.outputs)).map((r) => r.name)).toEqual([]);
+    });
+
+    test("from the trust step, a new rotation or a retire in the same up as the signer switch stops the preview, naming the key and what is allowed", async () => {
+        await expect(planFor("dev", ["certificates.rotation=2", "certificates.signing=1"], { previous: trusted })).rejects.toThrow(
+            /istio-minikube:certificates\.rotation = 2 is not allowed while root 0 still signs .* Expected 1 until the sign step/,
+        );
+        await expect(planFor("dev", ["certificates.rotation=1", "certificates.retired=1"], { previous: trusted })).rejects.toThrow(
+            /istio-minikube:certificates\.retired = 1 is not allowed in the up that switches the signer/,
+        );
     });
 });

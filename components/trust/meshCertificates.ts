@@ -31,6 +31,13 @@ export interface MeshCertificatesInputs {
     rotation: number;
     /** False once certificates.retired equals rotation: the previous root leaves every bundle. */
     keepPreviousRoot: boolean;
+    /**
+     * certificates.signing naming the previous root (the trust step); absent is false. It makes no
+     * certificate (diff ignores it: the program picks the intermediate, signingOf), but it is kept in the
+     * state's inputs (a no-change step keeps the new inputs: pulumi pkg/resource/deploy/step.go SameStep),
+     * so check can refuse a step that would drop the root that still signs.
+     */
+    previousRootSigns?: boolean;
 }
 
 export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
@@ -55,11 +62,14 @@ export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
     servingCertPem: string;
     /** Secret. */
     servingKeyPem: string;
-    /** During an overlap, the signing root's serving certificate, presented once the previous root is retired; "" otherwise. */
+    /** During an overlap, the newest root's serving certificate, presented once the previous root is retired; "" otherwise. */
     nextServingCertPem: string;
     /** Secret; "" outside an overlap. */
     nextServingKeyPem: string;
-    /** The earliest expiry of what is in use: the root that signs, and the serving certificate istiod presents. */
+    /**
+     * The earliest expiry of what is in use: the newest root, and the serving certificate istiod presents
+     * (during an overlap the previous root's, made with that root and its intermediate, so expiring with them).
+     */
     notAfter: string;
 }
 
@@ -70,7 +80,7 @@ export interface MeshCertificatesOutputs extends MeshCertificatesInputs {
  */
 export function meshCertificateInputs(
     stack: string,
-    certificates: { validityDays: number; rotation: number; retired?: number },
+    certificates: { validityDays: number; rotation: number; retired?: number; signing?: number },
     istioNamespace = "istio-system",
 ): MeshCertificatesInputs {
     return {
@@ -79,12 +89,62 @@ export function meshCertificateInputs(
         validityDays: certificates.validityDays,
         rotation: certificates.rotation,
         keepPreviousRoot: certificates.retired !== certificates.rotation,
+        previousRootSigns: certificates.signing !== undefined && certificates.signing === certificates.rotation - 1,
     };
 }
 
-/** certificates.signing naming the root the current rotation replaced: the trust step, before the sign step. */
-export function previousRootSigns(certificates: { rotation: number; signing?: number }): boolean {
-    return certificates.signing !== undefined && certificates.signing === certificates.rotation - 1;
+const CONFIG = "istio-minikube:certificates";
+
+/**
+ * The steps a stack's last `up` (its state's inputs) rules out, each of which would drop a root that still
+ * signs or name a root the state has no key for. The config alone cannot tell: it sees one up, not the last.
+ * Empty on a first up.
+ */
+export function refusedSteps(olds: Partial<MeshCertificatesInputs> | undefined, news: MeshCertificatesInputs): { property: string; reason: string }[] {
+    if (olds?.rotation === undefined) return [];
+    const last = olds.rotation;
+    const trustStep = olds.previousRootSigns === true;
+    if (trustStep && news.rotation !== last && news.keepPreviousRoot) {
+        return [
+            {
+                property: "rotation",
+                reason:
+                    `${CONFIG}.rotation = ${news.rotation} is not allowed while root ${last - 1} still signs (the last up was the trust step of rotation ${last}, ` +
+                    `certificates.signing ${last - 1}): a new rotation keeps only the newest root beside its own, so every workload certificate would lose its root. ` +
+                    `Expected ${last} until the sign step (certificates.signing: ${last}) has run; or set certificates.retired to ${news.rotation} too, for a deliberate hard cut`,
+            },
+        ];
+    }
+    if (trustStep && news.rotation === last && !news.keepPreviousRoot && olds.keepPreviousRoot !== false) {
+        return [
+            {
+                property: "keepPreviousRoot",
+                reason:
+                    `${CONFIG}.retired = ${last} is not allowed in the up that switches the signer: root ${last - 1} signed every workload certificate until now ` +
+                    `(the last up was the trust step, certificates.signing ${last - 1}). Expected ${last - 1} or unset: run the sign step alone ` +
+                    `(certificates.signing: ${last}), wait until every workload has a new certificate, then retire (docs/trust.md)`,
+            },
+        ];
+    }
+    if (news.previousRootSigns && news.rotation === last && olds.keepPreviousRoot === false) {
+        return [
+            {
+                property: "previousRootSigns",
+                reason: `${CONFIG}.signing = ${last - 1} is not allowed: root ${last - 1} was retired (certificates.retired ${last} at an earlier up). Expected ${last} or unset`,
+            },
+        ];
+    }
+    if (news.previousRootSigns && news.rotation === last && olds.previousRootSigns === undefined && last > 0) {
+        return [
+            {
+                property: "previousRootSigns",
+                reason:
+                    `${CONFIG}.signing = ${last - 1} is not allowed: this stack was rotated to ${last} by an earlier version, whose state keeps no intermediate ` +
+                    `of root ${last - 1}. Expected ${last} or unset; the next rotation can use the trust step (docs/trust.md)`,
+            },
+        ];
+    }
+    return [];
 }
 
 /** Inputs whose change replaces the set outright, with no overlap: the stack's identity in the certificates. */
@@ -252,7 +312,7 @@ export function generateMeshCertificates(inputs: MeshCertificatesInputs, now: Da
     return standingAlone(inputs, now);
 }
 
-/** The serving certificate and key signed by the state's signing root (the one waiting, during an overlap). */
+/** The serving certificate and key signed by the state's newest root (the one waiting, during an overlap). */
 function servingOfSigningRoot(olds: MeshCertificatesOutputs): { servingCertPem: string; servingKeyPem: string } {
     return olds.nextServingCertPem
         ? { servingCertPem: olds.nextServingCertPem, servingKeyPem: olds.nextServingKeyPem }
@@ -318,12 +378,13 @@ type SignerChoice = Pick<
  * one root signs. A previous root without its intermediate (a state written before the sign step existed)
  * cannot sign: that is an error naming the key, not a silent switch.
  */
-export function signingOf(certs: SignerChoice, previousRootSigns: boolean): { rootCertPem: string } & Signer {
+export function signingOf(certs: SignerChoice, previousRootSigns: boolean, rotation: number): { rootCertPem: string } & Signer {
     if (previousRootSigns && certs.previousRootCertPem) {
         if (!certs.previousIntermediateCertPem) {
+            // check (refusedSteps) stops the usual case before anything runs; this is the backstop.
             throw new Error(
-                "certificates.signing asks the previous root to sign, but this stack's state holds no key for it (it was rotated before the " +
-                    "sign step existed); allowed: certificates.signing equal to certificates.rotation, or unset (docs/trust.md)",
+                `${CONFIG}.signing = ${rotation - 1} is not allowed: this stack's state holds no intermediate of root ${rotation - 1} (it was rotated ` +
+                    `before the sign step existed). Expected ${rotation} or unset (docs/trust.md)`,
             );
         }
         return {
@@ -376,6 +437,10 @@ function complete(olds: MeshCertificatesOutputs): MeshCertificatesOutputs {
 }
 
 export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
+    // olds are the inputs of the last up (Pulumi's dynamic provider: check(olds, news)).
+    async check(olds: Partial<MeshCertificatesInputs>, news: MeshCertificatesInputs) {
+        return { inputs: news, failures: refusedSteps(olds, news) };
+    },
     async create(inputs: MeshCertificatesInputs) {
         const outs = generateMeshCertificates(inputs);
         return { id: crypto.createHash("sha256").update(outs.rootCertPem).digest("hex").slice(0, 16), outs };
@@ -425,12 +490,10 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
     readonly signer: pulumi.Output<Signer>;
 
     /**
-     * `previousRootSigns` is certificates.signing naming the previous root (the trust step). It is not an
-     * input of the resource: the sign step changes only which kept intermediate cacerts takes, so its
-     * preview knows every value.
+     * `previousRootSigns` (the trust step) makes no certificate: the sign step changes only which kept
+     * intermediate cacerts takes, so its preview knows every value.
      */
-    constructor(name: string, args: MeshCertificatesArgs, opts?: pulumi.CustomResourceOptions & { previousRootSigns?: boolean }) {
-        const { previousRootSigns = false, ...resourceOpts } = opts ?? {};
+    constructor(name: string, args: MeshCertificatesArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             meshCertificatesProvider,
             name,
@@ -451,12 +514,12 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
                 nextServingKeyPem: undefined,
                 notAfter: undefined,
             },
-            { ...resourceOpts, additionalSecretOutputs: ["intermediateKeyPem", "previousIntermediateKeyPem", "servingKeyPem", "nextServingKeyPem"] },
+            { ...opts, additionalSecretOutputs: ["intermediateKeyPem", "previousIntermediateKeyPem", "servingKeyPem", "nextServingKeyPem"] },
             "istio-minikube",
             "MeshCertificates",
         );
         this.trustBundle = pulumi.all([this.trustBundlePem, this.rootCertPem]).apply(([bundle, root]) => bundle || root);
-        const choice = pulumi
+        const certs: pulumi.Output<SignerChoice> = pulumi
             .all([
                 this.rootCertPem,
                 this.intermediateCertPem,
@@ -467,12 +530,19 @@ export class MeshCertificates extends pulumi.dynamic.Resource {
                 this.previousIntermediateKeyPem,
                 this.previousCertChainPem,
             ])
-            .apply(([rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem, previousRootCertPem, previousIntermediateCertPem, previousIntermediateKeyPem, previousCertChainPem]) =>
-                signingOf(
-                    { rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem, previousRootCertPem, previousIntermediateCertPem, previousIntermediateKeyPem, previousCertChainPem },
-                    previousRootSigns,
-                ),
-            );
+            .apply(([rootCertPem, intermediateCertPem, intermediateKeyPem, certChainPem, previousRootCertPem, previousIntermediateCertPem, previousIntermediateKeyPem, previousCertChainPem]) => ({
+                rootCertPem,
+                intermediateCertPem,
+                intermediateKeyPem,
+                certChainPem,
+                previousRootCertPem,
+                previousIntermediateCertPem,
+                previousIntermediateKeyPem,
+                previousCertChainPem,
+            }));
+        const choice = pulumi
+            .all([certs, pulumi.output(args.previousRootSigns ?? false), pulumi.output(args.rotation)])
+            .apply(([known, previousRootSigns, rotation]) => signingOf(known, previousRootSigns ?? false, rotation));
         // The choice holds a key, so it is secret as a whole; the root alone is not.
         this.signingRoot = pulumi.unsecret(choice.apply((c) => c.rootCertPem));
         this.signer = choice.apply(({ rootCertPem: _r, ...rest }) => rest);
