@@ -235,6 +235,8 @@ describe(`stack ${STACK} on an existing cluster`, () => {
             });
             srv.on("tlsClientError", reject);
         });
+        // Awaited below with the client's side; a server-side refusal is reported there, not as an unhandled rejection.
+        serverSaw.catch(() => undefined);
         await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
         try {
             const { port } = srv.address() as AddressInfo;
@@ -310,6 +312,21 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         expect(world.istiod.starts.length).toBeGreaterThan(startsBefore);
 
         await run(world.harness, "preview (after trust)", (o) => world.harness.stack.preview({ ...o, expectNoChanges: true }));
+
+        // The engine's check sees the inputs the trust step left in the state: retiring in the up that
+        // switches the signer, or rotating again, is refused before anything changes.
+        await world.harness.stack.removeConfig("istio-minikube:certificates.signing", true);
+        await world.harness.stack.setConfig("istio-minikube:certificates.retired", { value: "1" }, true);
+        await expect(run(world.harness, "preview (retire in the signer switch)", (o) => world.harness.stack.preview(o))).rejects.toThrow(
+            /istio-minikube:certificates\.retired = 1 is not allowed in the up that switches the signer/,
+        );
+        await world.harness.stack.removeConfig("istio-minikube:certificates.retired", true);
+        await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "2" }, true);
+        await expect(run(world.harness, "preview (rotation before the sign step)", (o) => world.harness.stack.preview(o))).rejects.toThrow(
+            /istio-minikube:certificates\.rotation = 2 is not allowed while root 0 still signs/,
+        );
+        await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
+        await world.harness.stack.setConfig("istio-minikube:certificates.signing", { value: "0" }, true);
     });
 
     test("after the trust step, a workload that renews or restarts gets an old-root certificate and trusts both roots; one that has not trusts only the old root", async () => {
