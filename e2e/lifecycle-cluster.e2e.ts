@@ -276,10 +276,15 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         const trustObjects = ["mesh-certificates", "cacerts", "istiod-tls", "istio-sidecar-injector", "istiod-default-validator", "istio-validator-istio-system"];
         expect(trustObjects.filter((name) => updated.includes(name))).toEqual(updates);
 
+        const rollsBefore = world.istiod.rolls.length;
         const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: `during-${step}` });
         const up = await run(world.harness, `up (${step})`, (o) => world.harness.stack.up(o));
         const probed = await probe.stop();
-        process.stdout.write(`${probeLine(step, probed)}\n`);
+        const rolls = world.istiod.rolls.slice(rollsBefore);
+        process.stdout.write(`${probeLine(step, probed)}; istiod rolled ${rolls.length}× (next ready after ${rolls.map((r) => `${r.readySeconds.toFixed(1)}s`).join(", ")}, the previous one serving meanwhile: ${rolls.every((r) => r.previousServed)})\n`);
+        // The tier's istiod rolled as the chart's Deployment does, so the probe ran against a Service that always had an istiod.
+        expect(rolls.length).toBeGreaterThan(0);
+        expect(rolls.filter((r) => !r.previousServed)).toEqual([]);
         figures[step] = up.seconds;
         counts[`${step}-refused-pods`] = programRefusals(probed);
         expect(Object.keys(up.result.summary.resourceChanges ?? {}).filter((op) => op === "delete")).toEqual([]);

@@ -5,10 +5,14 @@
 // pilot/pkg/bootstrap/sidecarinjector.go "Skipping sidecar injector, template not found"), with the
 // Secrets' files where the pod would mount them
 // (the plug-in CA in ROOT_CA_DIR, the serving key pair by --tlsCertFile/--tlsKeyFile/--caCertFile,
-// pilot/pkg/bootstrap), restarted when they change (the Deployment rolls on new certificates), and stopped
-// when they are gone (destroy). It listens for webhooks on :443 of the namespace, where the API server dials
-// Service istiod's ClusterIP (the Service range is routed as local there: localCluster.ts), and reads the
-// injector and mesh config from the cluster's ConfigMaps, as it does with no files in its folders.
+// pilot/pkg/bootstrap), rolled when they change as the chart's Deployment rolls on new certificates (the next
+// istiod starts beside the running one, takes the traffic once ready, and only then is the previous one
+// stopped: maxSurge 100%), and stopped when they are gone (destroy). Service istiod is service-proxy.cjs: it
+// listens on :443 of the namespace, where the API server dials the Service's ClusterIP (the Service range
+// is routed as local there: localCluster.ts), and on 127.0.0.1:15012 for the agents, and forwards to the
+// ready istiod, which listens on its own ports (each process one offset apart, as each pod has its own IP).
+// istiod reads the injector and mesh config from the cluster's ConfigMaps, as it does with no files in its
+// folders.
 // It stands in for the kubelet too, for istiod's pods alone: kwok leaves them unready (the tier's stages
 // skip app=istiod), and the supervisor marks them Ready once istiod answers its readiness endpoint, as the
 // kubelet does with the chart's readinessProbe. So nothing that waits for istiod goes on before it serves.
@@ -26,9 +30,24 @@ interface SecretFiles {
     tls: Record<string, string>;
 }
 
+/** The ports istiod serves, as its Deployment's container declares them; Service istiod forwards the first two. */
+const HTTPS_PORT = 443;
+const SECURE_GRPC_PORT = 15012;
+const HTTP_PORT = 8080;
+const GRPC_PORT = 15010;
+const MONITORING_PORT = 15014;
+/** Each istiod process serves its ports this far up (two at most run at once, during a roll). */
+const OFFSETS = [10000, 11000];
+
+interface Instance {
+    process: Running;
+    hash: string;
+    offset: number;
+}
+
 export class IstiodSupervisor {
-    private process?: Running;
-    private servingHash?: string;
+    private instance?: Instance;
+    private service?: Running;
     private timer?: NodeJS.Timeout;
     private busy = false;
     private stopped = false;
@@ -39,19 +58,42 @@ export class IstiodSupervisor {
     down = false;
     /** Each start, with the sha256 of the serving certificate it was given. */
     readonly starts: { at: number; servingCertSha256: string }[] = [];
+    /** Each roll: how long the next istiod took to be ready, and whether the previous one served meanwhile. */
+    readonly rolls: { readySeconds: number; previousServed: boolean }[] = [];
 
     constructor(
         private readonly cluster: LocalCluster,
         private readonly bin: string,
     ) {}
 
-    /** Follows the Secrets every second until stop(). */
+    private get backendFile(): string {
+        return path.join(this.cluster.dir, "istiod-service-backend");
+    }
+
+    /** Starts Service istiod and follows the Secrets every second until stop(). */
     watch(): void {
+        this.route(undefined);
+        this.service = this.cluster.startProcess("istiod-service", process.execPath, [
+            path.join(__dirname, "service-proxy.cjs"),
+            this.backendFile,
+            `0.0.0.0:${HTTPS_PORT}`,
+            `127.0.0.1:${SECURE_GRPC_PORT}`,
+        ]);
         this.timer = setInterval(() => void this.tick(), 1000);
     }
 
     get running(): boolean {
-        return this.process !== undefined && this.process.child.exitCode === null;
+        return this.instance !== undefined && alive(this.instance.process);
+    }
+
+    /** Points Service istiod at the istiod serving at `offset`, or at none. */
+    private route(offset: number | undefined): void {
+        if (offset === undefined) {
+            fs.rmSync(this.backendFile, { force: true });
+            return;
+        }
+        fs.writeFileSync(`${this.backendFile}.next`, String(offset));
+        fs.renameSync(`${this.backendFile}.next`, this.backendFile);
     }
 
     private kubectl(args: string[]): Promise<{ stdout: string }> {
@@ -78,9 +120,14 @@ export class IstiodSupervisor {
         }
     }
 
+    /** istiod's readinessProbe (the chart's: GET /ready on 8080), for the process serving at `offset`. */
+    private answersReady(offset: number): boolean {
+        return this.cluster.exec("curl", ["--silent", "--fail", "--max-time", "2", `http://127.0.0.1:${HTTP_PORT + offset}/ready`], { allowFail: true }).status === 0;
+    }
+
     /** What the kubelet would do on a passing readinessProbe: istiod's pods that are not Ready yet become Ready. */
     private async markPodsReady(regardless = false): Promise<void> {
-        const ready = regardless || this.cluster.exec("curl", ["--silent", "--fail", "--max-time", "2", "http://127.0.0.1:8080/ready"], { allowFail: true }).status === 0;
+        const ready = regardless || (this.instance !== undefined && this.answersReady(this.instance.offset));
         if (!ready) return;
         const { stdout } = await this.kubectl(["get", "pods", "--selector=app=istiod", "--output=json"]);
         const pods = (JSON.parse(stdout) as { items: { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[] } }[] }).items;
@@ -94,6 +141,10 @@ export class IstiodSupervisor {
         }
     }
 
+    private async retire(instance: Instance | undefined): Promise<void> {
+        if (instance) await this.cluster.stopProcess(instance.process);
+    }
+
     private async tick(): Promise<void> {
         if (this.stopped) return;
         if (this.busy) return;
@@ -101,30 +152,57 @@ export class IstiodSupervisor {
         try {
             const files = await this.secrets();
             const hash = files ? createHash("sha256").update(JSON.stringify(files)).digest("hex") : undefined;
-            if (this.down) {
-                if (this.process) await this.cluster.stopProcess(this.process);
-                this.process = undefined;
-                this.servingHash = undefined;
-                if (hash) await this.markPodsReady(true).catch(() => undefined);
+            if (this.down || !files || !hash) {
+                // Down: the endpoint is still there but nothing answers. Gone (destroy): no endpoint.
+                this.route(undefined);
+                await this.retire(this.instance);
+                this.instance = undefined;
+                if (this.down && hash) await this.markPodsReady(true).catch(() => undefined);
                 return;
             }
-            if (hash === this.servingHash && (this.running || !hash)) {
-                if (this.running) await this.markPodsReady().catch(() => undefined);
+            if (this.instance && hash === this.instance.hash && this.running) {
+                await this.markPodsReady().catch(() => undefined);
                 return;
             }
-            if (this.process) await this.cluster.stopProcess(this.process);
-            this.process = undefined;
-            this.servingHash = undefined;
-            if (files) {
-                this.process = this.start(files);
-                this.servingHash = hash;
-            }
+            await this.roll(files, hash);
         } finally {
             this.busy = false;
         }
     }
 
-    private start(files: SecretFiles): Running {
+    /**
+     * The Deployment's rolling update with the chart's surge: the next istiod starts on the other ports while
+     * the previous one serves; once it answers its readinessProbe, Service istiod sends new connections to it,
+     * and then the previous one is stopped (SIGTERM: it drains what it holds). An istiod that never gets ready
+     * is stopped and the previous one keeps serving (the roll is retried on the next tick), as a Deployment's
+     * old ReplicaSet stays while the new pod is not ready.
+     */
+    private async roll(files: SecretFiles, hash: string): Promise<void> {
+        const previous = this.instance && alive(this.instance.process) ? this.instance : undefined;
+        const offset = OFFSETS.find((o) => o !== previous?.offset) ?? OFFSETS[0];
+        const started = Date.now();
+        const next: Instance = { process: this.start(files, offset), hash, offset };
+        for (let i = 0; i < 240 && alive(next.process) && !this.stopped; i++) {
+            if (this.answersReady(offset)) break;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        if (!alive(next.process) || !this.answersReady(offset)) {
+            await this.retire(next);
+            if (!previous) {
+                this.route(undefined);
+                this.instance = undefined;
+            }
+            return;
+        }
+        this.rolls.push({ readySeconds: (Date.now() - started) / 1000, previousServed: previous !== undefined && alive(previous.process) });
+        this.route(offset);
+        this.instance = next;
+        // Service istiod reads its backend every 50 ms: the previous istiod is stopped once nothing new reaches it.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await this.retire(previous);
+    }
+
+    private start(files: SecretFiles, offset: number): Running {
         const dir = fs.mkdtempSync(path.join(this.cluster.dir, "istiod-"));
         const write = (sub: string, data: Record<string, string>) => {
             fs.mkdirSync(path.join(dir, sub), { recursive: true });
@@ -142,11 +220,11 @@ export class IstiodSupervisor {
             [
                 "discovery",
                 `--kubeconfig=${this.cluster.adminKubeconfig()}`,
-                "--httpsAddr=:443",
-                "--httpAddr=127.0.0.1:8080",
-                "--grpcAddr=127.0.0.1:15010",
-                "--secureGRPCAddr=127.0.0.1:15012",
-                "--monitoringAddr=127.0.0.1:15014",
+                `--httpsAddr=127.0.0.1:${HTTPS_PORT + offset}`,
+                `--httpAddr=127.0.0.1:${HTTP_PORT + offset}`,
+                `--grpcAddr=127.0.0.1:${GRPC_PORT + offset}`,
+                `--secureGRPCAddr=127.0.0.1:${SECURE_GRPC_PORT + offset}`,
+                `--monitoringAddr=127.0.0.1:${MONITORING_PORT + offset}`,
                 `--tlsCertFile=${path.join(dir, "tls", "tls.crt")}`,
                 `--tlsKeyFile=${path.join(dir, "tls", "tls.key")}`,
                 `--caCertFile=${path.join(dir, "tls", "ca.crt")}`,
@@ -155,7 +233,8 @@ export class IstiodSupervisor {
             {
                 cwd: path.join(dir, "work"),
                 env: {
-                    POD_NAME: "istiod-local",
+                    // Each its own pod: leader election tells them apart by name (pilot/pkg/leaderelection).
+                    POD_NAME: `istiod-local-${this.starts.length}`,
                     POD_NAMESPACE: "istio-system",
                     REVISION: "default",
                     ROOT_CA_DIR: path.join(dir, "cacerts"),
@@ -173,7 +252,14 @@ export class IstiodSupervisor {
         this.stopped = true;
         if (this.timer) clearInterval(this.timer);
         while (this.busy) await new Promise((resolve) => setTimeout(resolve, 100));
-        if (this.process) await this.cluster.stopProcess(this.process);
-        this.process = undefined;
+        this.route(undefined);
+        await this.retire(this.instance);
+        this.instance = undefined;
+        if (this.service) await this.cluster.stopProcess(this.service);
+        this.service = undefined;
     }
+}
+
+function alive(running: Running): boolean {
+    return running.child.exitCode === null && running.child.signalCode === null;
 }

@@ -5,9 +5,9 @@
 // ...: <the dial or TLS error>"):
 // - "x509: certificate signed by unknown authority": the webhook's caBundle does not hold the root of the
 //   certificate istiod presents. The program's fault: what a rotation must never cause.
-// - "connection refused": nothing listens: the tier's istiod between two processes (the harness stops one
-//   before it starts the next), or a call it cut off as it stopped ("EOF", "connection reset by peer"). A gap
-//   of the harness's own, counted apart and printed, never hidden.
+// - "connection refused": nothing answers behind Service istiod, or a call was cut off ("EOF", "connection
+//   reset by peer"): the harness's own gap (its istiod rolls with surge, one always serving, so it should
+//   stay 0), counted apart and printed, never hidden.
 // Anything else is counted under its first line.
 import { spawn } from "child_process";
 import * as path from "path";
@@ -35,8 +35,8 @@ export function programRefusals(result: ProbeResult): number {
 }
 
 /**
- * A call cut off by the server going away: the harness stopping istiod with the API server's request in
- * flight (a Deployment's old pod drains instead). The harness's gap too, counted with "connection refused".
+ * A call cut off by the server going away (an istiod stopped with the API server's request in flight). The
+ * harness's gap too, counted with "connection refused".
  */
 const CUT_OFF = [": EOF", "connection reset by peer"];
 
@@ -105,6 +105,6 @@ export function probeLine(label: string, result: ProbeResult): string {
     return (
         `${label}: ${result.attempts} pods created every 0.5 s: ${result.injected} injected, ${result.notInjected} not injected, ` +
         `${programRefusals(result)} refused by the program${others.length ? ` (${others.map(([c, n]) => `${n}× ${c}`).join("; ")})` : ""}; ` +
-        `harness gap (istiod between processes, "${CONNECTION_REFUSED}"): ${gap}`
+        `harness gap (no istiod answering, "${CONNECTION_REFUSED}"): ${gap}`
     );
 }
