@@ -279,6 +279,7 @@ describe(`stack ${STACK} on an existing cluster`, () => {
         const rollsBefore = world.istiod.rolls.length;
         const probe = startPodProbe(world.cluster, world.bin, "default", { prefix: `during-${step}` });
         const up = await run(world.harness, `up (${step})`, (o) => world.harness.stack.up(o));
+        await world.istiod.settled();
         const probed = await probe.stop();
         const rolls = world.istiod.rolls.slice(rollsBefore);
         process.stdout.write(`${probeLine(step, probed)}; istiod rolled ${rolls.length}× (next ready after ${rolls.map((r) => `${r.readySeconds.toFixed(1)}s`).join(", ")}, the previous one serving meanwhile: ${rolls.every((r) => r.previousServed)})\n`);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LocalCluster, tail } from "./localCluster";
 
-/** Where the tier's istiod serves the CA and XDS (istiod.ts: --secureGRPCAddr). */
+/** Service istiod's CA and XDS port, which forwards to the ready istiod (istiod.ts, service-proxy.cjs). */
 const ISTIOD_ADDRESS = "127.0.0.1:15012";
 /** What pilot-agent writes to OUTPUT_CERTS (security/pkg/nodeagent/util/util.go OutputKeyCertToDir). */
 const CERT_FILES = ["cert-chain.pem", "key.pem", "root-cert.pem"];

@@ -104,8 +104,11 @@ export class IstiodSupervisor {
         );
     }
 
-    /** The Secrets' files, once istiod's pod could start: both Secrets and both ConfigMaps exist. */
-    private async secrets(): Promise<SecretFiles | undefined> {
+    /**
+     * The Secrets' files, once istiod's pod could start: both Secrets and both ConfigMaps exist; "gone" when
+     * one of them is not found; undefined when the API server could not say (nothing is changed then).
+     */
+    private async secrets(): Promise<SecretFiles | "gone" | undefined> {
         try {
             await this.kubectl(["get", "configmap", "istio", "istio-sidecar-injector", "--output=name"]);
             const { stdout } = await this.kubectl(["get", "secret", "cacerts", "istiod-tls", "--output=json"]);
@@ -113,10 +116,10 @@ export class IstiodSupervisor {
             const decode = (name: string) =>
                 Object.fromEntries(Object.entries(items.find((i) => i.metadata.name === name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
             const files = { cacerts: decode("cacerts"), tls: decode("istiod-tls") };
-            return files.tls["tls.crt"] && files.cacerts["ca-cert.pem"] ? files : undefined;
-        } catch {
-            // Not there yet (or gone): istiod's pod could not start.
-            return undefined;
+            return files.tls["tls.crt"] && files.cacerts["ca-cert.pem"] ? files : "gone";
+        } catch (err) {
+            // Not there yet (or gone): istiod's pod could not start. Any other error says nothing either way.
+            return /NotFound|not found/.test(String((err as { stderr?: string }).stderr ?? err)) ? "gone" : undefined;
         }
     }
 
@@ -125,14 +128,20 @@ export class IstiodSupervisor {
         return this.cluster.exec("curl", ["--silent", "--fail", "--max-time", "2", `http://127.0.0.1:${HTTP_PORT + offset}/ready`], { allowFail: true }).status === 0;
     }
 
-    /** What the kubelet would do on a passing readinessProbe: istiod's pods that are not Ready yet become Ready. */
-    private async markPodsReady(regardless = false): Promise<void> {
+    /**
+     * What the kubelet would do on a passing readinessProbe: istiod's pods that are not Ready yet become Ready.
+     * Only pods created before `secretsReadAt`: a newer one may be the roll of Secrets changed since, which
+     * the next tick rolls istiod for before marking it (the program updates the Secrets before the Deployment).
+     */
+    private async markPodsReady(secretsReadAt: number, regardless = false): Promise<void> {
         const ready = regardless || (this.instance !== undefined && this.answersReady(this.instance.offset));
         if (!ready) return;
         const { stdout } = await this.kubectl(["get", "pods", "--selector=app=istiod", "--output=json"]);
-        const pods = (JSON.parse(stdout) as { items: { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[] } }[] }).items;
+        const pods = (JSON.parse(stdout) as { items: { metadata: { name: string; creationTimestamp: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[] } }[] }).items;
         for (const pod of pods) {
             if (pod.metadata.deletionTimestamp || pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) continue;
+            // creationTimestamp has whole seconds: a pod of the same second as the read waits for the next tick.
+            if (Date.parse(pod.metadata.creationTimestamp) >= Math.floor(secretsReadAt / 1000) * 1000) continue;
             const now = new Date().toISOString();
             const conditions = ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({ type, status: "True", lastTransitionTime: now }));
             const containerStatuses = pod.spec.containers.map((c) => ({ name: c.name, image: c.image, imageID: "", ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } }));
@@ -150,18 +159,20 @@ export class IstiodSupervisor {
         if (this.busy) return;
         this.busy = true;
         try {
+            const secretsReadAt = Date.now();
             const files = await this.secrets();
-            const hash = files ? createHash("sha256").update(JSON.stringify(files)).digest("hex") : undefined;
-            if (this.down || !files || !hash) {
+            if (files === undefined) return;
+            const hash = files === "gone" ? undefined : createHash("sha256").update(JSON.stringify(files)).digest("hex");
+            if (this.down || files === "gone" || !hash) {
                 // Down: the endpoint is still there but nothing answers. Gone (destroy): no endpoint.
                 this.route(undefined);
                 await this.retire(this.instance);
                 this.instance = undefined;
-                if (this.down && hash) await this.markPodsReady(true).catch(() => undefined);
+                if (this.down && hash) await this.markPodsReady(secretsReadAt, true).catch(() => undefined);
                 return;
             }
             if (this.instance && hash === this.instance.hash && this.running) {
-                await this.markPodsReady().catch(() => undefined);
+                await this.markPodsReady(secretsReadAt).catch(() => undefined);
                 return;
             }
             await this.roll(files, hash);
@@ -194,10 +205,13 @@ export class IstiodSupervisor {
             }
             return;
         }
-        this.rolls.push({ readySeconds: (Date.now() - started) / 1000, previousServed: previous !== undefined && alive(previous.process) });
+        const serviceUp = this.service !== undefined && alive(this.service);
+        this.rolls.push({ readySeconds: (Date.now() - started) / 1000, previousServed: serviceUp && previous !== undefined && alive(previous.process) });
         this.route(offset);
         this.instance = next;
-        // Service istiod reads its backend every 50 ms: the previous istiod is stopped once nothing new reaches it.
+        // Service istiod reads its backend every 50 ms: after that, new connections reach the next istiod. The
+        // API server's open connections to the previous one are drained by its own graceful shutdown
+        // (--shutdownDuration, below the harness's SIGKILL after 10 s).
         await new Promise((resolve) => setTimeout(resolve, 500));
         await this.retire(previous);
     }
@@ -229,6 +243,8 @@ export class IstiodSupervisor {
                 `--tlsKeyFile=${path.join(dir, "tls", "tls.key")}`,
                 `--caCertFile=${path.join(dir, "tls", "ca.crt")}`,
                 "--domain=cluster.local",
+                // Shorter than the harness's SIGKILL (localCluster.ts stopProcess), so a drain is never cut.
+                "--shutdownDuration=5s",
             ],
             {
                 cwd: path.join(dir, "work"),
@@ -246,6 +262,20 @@ export class IstiodSupervisor {
                 },
             },
         );
+    }
+
+    /**
+     * Resolves once istiod serves the Secrets as they are now (any roll they call for is done), or throws
+     * after `timeoutMs`: what a test reads right after an `up` is then about the istiod of that `up`.
+     */
+    async settled(timeoutMs = 60_000): Promise<void> {
+        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
+            if (this.busy) continue;
+            const files = await this.secrets();
+            if (files === undefined || files === "gone") continue;
+            if (this.running && this.instance?.hash === createHash("sha256").update(JSON.stringify(files)).digest("hex")) return;
+        }
+        throw new Error(`istiod does not serve the current Secrets after ${timeoutMs / 1000} s`);
     }
 
     async stop(): Promise<void> {

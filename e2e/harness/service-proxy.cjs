@@ -27,10 +27,10 @@ function forward(/** @type {net.Socket} */ client, /** @type {number} */ port) {
     const upstream = net.connect({ host: "127.0.0.1", port: port + target });
     client.pipe(upstream);
     upstream.pipe(client);
-    // An upstream that refuses is reset to the caller, as a dead endpoint would be.
+    // An upstream that refuses or fails is reset to the caller, as a dead endpoint would be. A clean close
+    // is passed on by the pipe's end(), after what is buffered for the caller is flushed.
     upstream.on("error", () => client.resetAndDestroy());
     client.on("error", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
     client.on("close", () => upstream.destroy());
 }
 
