@@ -20,6 +20,7 @@ import { execFile } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { setTimeout as sleep } from "timers/promises";
 import { promisify } from "util";
 import { LocalCluster, Running } from "./localCluster";
 
@@ -38,6 +39,11 @@ const GRPC_PORT = 15010;
 const MONITORING_PORT = 15014;
 /** Each istiod process serves its ports this far up (two at most run at once, during a roll). */
 const OFFSETS = [10000, 11000];
+
+/** What a roll is keyed on: istiod restarts when the Secrets' files change. */
+function hashOf(files: SecretFiles): string {
+    return createHash("sha256").update(JSON.stringify(files)).digest("hex");
+}
 
 interface Instance {
     process: Running;
@@ -150,7 +156,7 @@ export class IstiodSupervisor {
         }
     }
 
-    private async retire(instance: Instance | undefined): Promise<void> {
+    private async stopInstance(instance: Instance | undefined): Promise<void> {
         if (instance) await this.cluster.stopProcess(instance.process);
     }
 
@@ -162,15 +168,15 @@ export class IstiodSupervisor {
             const secretsReadAt = Date.now();
             const files = await this.secrets();
             if (files === undefined) return;
-            const hash = files === "gone" ? undefined : createHash("sha256").update(JSON.stringify(files)).digest("hex");
-            if (this.down || files === "gone" || !hash) {
+            if (this.down || files === "gone") {
                 // Down: the endpoint is still there but nothing answers. Gone (destroy): no endpoint.
                 this.route(undefined);
-                await this.retire(this.instance);
+                await this.stopInstance(this.instance);
                 this.instance = undefined;
-                if (this.down && hash) await this.markPodsReady(secretsReadAt, true).catch(() => undefined);
+                if (files !== "gone") await this.markPodsReady(secretsReadAt, true).catch(() => undefined);
                 return;
             }
+            const hash = hashOf(files);
             if (this.instance && hash === this.instance.hash && this.running) {
                 await this.markPodsReady(secretsReadAt).catch(() => undefined);
                 return;
@@ -193,12 +199,13 @@ export class IstiodSupervisor {
         const offset = OFFSETS.find((o) => o !== previous?.offset) ?? OFFSETS[0];
         const started = Date.now();
         const next: Instance = { process: this.start(files, offset), hash, offset };
-        for (let i = 0; i < 240 && alive(next.process) && !this.stopped; i++) {
-            if (this.answersReady(offset)) break;
-            await new Promise((resolve) => setTimeout(resolve, 250));
+        let ready = false;
+        for (let i = 0; i < 240 && !ready && alive(next.process) && !this.stopped; i++) {
+            ready = this.answersReady(offset);
+            if (!ready) await sleep(250);
         }
-        if (!alive(next.process) || !this.answersReady(offset)) {
-            await this.retire(next);
+        if (!ready) {
+            await this.stopInstance(next);
             if (!previous) {
                 this.route(undefined);
                 this.instance = undefined;
@@ -212,8 +219,8 @@ export class IstiodSupervisor {
         // Service istiod reads its backend every 50 ms: after that, new connections reach the next istiod. The
         // API server's open connections to the previous one are drained by its own graceful shutdown
         // (--shutdownDuration, below the harness's SIGKILL after 10 s).
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        await this.retire(previous);
+        await sleep(500);
+        await this.stopInstance(previous);
     }
 
     private start(files: SecretFiles, offset: number): Running {
@@ -269,11 +276,11 @@ export class IstiodSupervisor {
      * after `timeoutMs`: what a test reads right after an `up` is then about the istiod of that `up`.
      */
     async settled(timeoutMs = 60_000): Promise<void> {
-        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
+        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(250)) {
             if (this.busy) continue;
             const files = await this.secrets();
             if (files === undefined || files === "gone") continue;
-            if (this.running && this.instance?.hash === createHash("sha256").update(JSON.stringify(files)).digest("hex")) return;
+            if (this.running && this.instance?.hash === hashOf(files)) return;
         }
         throw new Error(`istiod does not serve the current Secrets after ${timeoutMs / 1000} s`);
     }
@@ -281,9 +288,9 @@ export class IstiodSupervisor {
     async stop(): Promise<void> {
         this.stopped = true;
         if (this.timer) clearInterval(this.timer);
-        while (this.busy) await new Promise((resolve) => setTimeout(resolve, 100));
+        while (this.busy) await sleep(100);
         this.route(undefined);
-        await this.retire(this.instance);
+        await this.stopInstance(this.instance);
         this.instance = undefined;
         if (this.service) await this.cluster.stopProcess(this.service);
         this.service = undefined;
