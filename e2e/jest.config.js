@@ -4,8 +4,10 @@ module.exports = {
   rootDir: "..",
   roots: ["<rootDir>/e2e"],
   testMatch: ["**/*.e2e.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", {}] },
+  transform: { "^.+\\.ts$": "<rootDir>/tests/helpers/esbuild-transform.cjs" },
   testTimeout: 120000,
   // One API server at a time: the suites share the machine's two cores.
   maxWorkers: 1,
+  // As in the unit tier (jest.config.js): Math as a module parameter, not a lookup through the vm global proxy.
+  sandboxInjectedGlobals: ["Math"],
 };
