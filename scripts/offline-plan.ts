@@ -58,6 +58,27 @@ export function inputsInTheClear(plan: Plan, urn: string): Record<string, unknow
     return inputs;
 }
 
+/**
+ * A plan as plain data, with what it keeps in the clear (secrets included): how a plan made in another
+ * process (tests/helpers/plan-child.ts) crosses to the one that reads it, and back as a `previous` plan.
+ */
+export interface PlanTransfer {
+    plan: Plan;
+    dynamicState: [string, Record<string, unknown>][];
+    inputs: [string, Record<string, unknown>][];
+}
+
+export function planToTransfer(plan: Plan): PlanTransfer {
+    const clear = inTheClear(plan);
+    return { plan: { ...plan }, dynamicState: [...(clear?.dynamicState ?? [])], inputs: [...(clear?.inputs ?? [])] };
+}
+
+export function planFromTransfer(transfer: PlanTransfer): Plan {
+    const plan = { ...transfer.plan };
+    Object.defineProperty(plan, IN_THE_CLEAR, { value: { dynamicState: new Map(transfer.dynamicState), inputs: new Map(transfer.inputs) } satisfies InTheClear, enumerable: false });
+    return plan;
+}
+
 /** How a plan's maps name a resource: its type and name (the URN's tail). */
 const key = (type: string, name: string) => `${type}::${name}`;
 
@@ -202,8 +223,9 @@ function summarizeDynamicProvider(inputs: Record<string, unknown>): Record<strin
 }
 
 /**
- * Evaluates the program once. Must run in a fresh module registry (a new process, or jest.isolateModules)
- * because the Pulumi runtime keeps one global store per process.
+ * Evaluates the program once. The Pulumi runtime keeps one global store per process (@pulumi/pulumi
+ * runtime/state.js): a caller that evaluates again in the same process clears it first, and loads the
+ * program's own modules afresh (tests/helpers/plan-child.ts).
  */
 export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
     const { project, config } = readStackConfig(options);
@@ -352,9 +374,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
         else process.env.ISTIO_MINIKUBE_OFFLINE_PLAN = previousOffline;
     }
     if (refusals.length > 0) throw new PlanError(refusals.join("\n"));
-    const plan = { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) };
-    Object.defineProperty(plan, IN_THE_CLEAR, { value: { dynamicState, inputs: clearInputs } satisfies InTheClear, enumerable: false });
-    return plan;
+    return planFromTransfer({ plan: { project, stack: options.stack, resources: order.map((urn) => records.get(urn)!) }, dynamicState: [...dynamicState], inputs: [...clearInputs] });
 }
 
 /**

@@ -7,10 +7,16 @@ import type { Plan } from "../scripts/offline-plan";
 
 jest.setTimeout(120_000);
 
+/** The plans several tests read as they are (nothing in this file changes HOME or PATH between them): made once. */
+let devPlan: Promise<Plan> | undefined;
+let clusterPlan: Promise<Plan> | undefined;
+const dev = () => (devPlan ??= planFor("dev"));
+const cluster = () => (clusterPlan ??= planFor("cluster"));
+
 describe("offline plan of the dev stack", () => {
     let plan: Plan;
     beforeAll(async () => {
-        plan = await planFor("dev");
+        plan = await dev();
     });
 
     test("has the minikube start command with both create and delete, and the provider waits for it", () => {
@@ -160,7 +166,7 @@ describe("offline plan of the dev stack", () => {
 describe("ingress gateway, bookinfo's routes and the dashboards", () => {
     let plan: Plan;
     beforeAll(async () => {
-        plan = await planFor("dev");
+        plan = await dev();
     });
     const env = (name: string, p: Plan = plan) => byName(p, name).inputs.environment as Record<string, string>;
 
@@ -227,11 +233,11 @@ describe("ingress gateway, bookinfo's routes and the dashboards", () => {
     });
 
     test("the cluster stack: a LoadBalancer the update does not wait on, found from the cluster, and no dashboards", async () => {
-        const cluster = await planFor("cluster");
-        const values = byName(cluster, "istio-ingressgateway").inputs.values as Record<string, any>;
+        const plan = await cluster();
+        const values = byName(plan, "istio-ingressgateway").inputs.values as Record<string, any>;
         expect(values.service).toMatchObject({ type: "LoadBalancer", annotations: { "pulumi.com/skipAwait": "true" } });
-        expect(env("bookinfo-url", cluster)).toMatchObject({ GATEWAY_SERVICE_TYPE: "LoadBalancer", MINIKUBE_PROFILE: "", KUBE_CONTEXT: "my-cluster" });
-        expect(cluster.resources.filter((r) => r.name.startsWith("addon-"))).toEqual([]);
+        expect(env("bookinfo-url", plan)).toMatchObject({ GATEWAY_SERVICE_TYPE: "LoadBalancer", MINIKUBE_PROFILE: "", KUBE_CONTEXT: "my-cluster" });
+        expect(plan.resources.filter((r) => r.name.startsWith("addon-"))).toEqual([]);
     });
 
     test("gateway.enabled=false: no gateway, no routes, no URL, no product page check", async () => {
@@ -255,7 +261,7 @@ describe("ingress gateway, bookinfo's routes and the dashboards", () => {
 
 describe("offline plan options", () => {
     test("the cluster stack has no minikube resources and a provider bound to its context", async () => {
-        const plan = await planFor("cluster");
+        const plan = await cluster();
         const minikubeThings = plan.resources.filter(
             (r) => r.type === "istio-minikube:cluster:MinikubeCluster" || r.type === "istio-minikube:images:ImagePreload" || /^(minikube|preload)-/.test(r.name),
         );
@@ -349,7 +355,7 @@ describe("docs/architecture.md", () => {
 
     test("its resource graph is the one the dev plan gives (run `npm run plan -- --stack dev --mermaid FILE` to refresh)", async () => {
         const { renderMermaid } = require("../scripts/plan-render") as typeof import("../scripts/plan-render");
-        const plan = await planFor("dev");
+        const plan = await dev();
         const block = /<!-- graph:dev:start -->\n```mermaid\n([\s\S]*?)```\n<!-- graph:dev:end -->/.exec(architecture);
         expect(block).not.toBeNull();
         expect(block![1]).toBe(renderMermaid(plan));

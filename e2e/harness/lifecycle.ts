@@ -9,6 +9,7 @@ import { IstiodSupervisor } from "./istiod";
 import { newStack, StackHarness } from "./pulumiStack";
 import { Standins, writeStandins } from "./standins";
 import type { Plan } from "../../scripts/offline-plan";
+import { planInChild } from "../../tests/helpers/plan";
 
 export const ISTIO_RELEASE = "1.30.3";
 const RELEASE_PORT = 8099;
@@ -118,17 +119,8 @@ export function createPod(world: World, namespace: string, name: string): { cont
 }
 
 /** The offline plan of the stack's copy of the project with the stack's config file, as `npm run plan` gives it. */
-export async function offlinePlanOf(world: World): Promise<Plan> {
-    jest.resetModules();
-    (globalThis as { globalStore?: unknown }).globalStore = undefined;
-    const savedHome = process.env.HOME;
-    process.env.HOME = world.harness.home;
-    try {
-        const { evaluatePlan } = require("../../scripts/offline-plan") as typeof import("../../scripts/offline-plan");
-        return await evaluatePlan({ projectDir: world.harness.projectDir, stack: world.harness.stack.name });
-    } finally {
-        process.env.HOME = savedHome;
-    }
+export function offlinePlanOf(world: World): Promise<Plan> {
+    return planInChild({ projectDir: world.harness.projectDir, stack: world.harness.stack.name, env: { ...process.env, HOME: world.harness.home } });
 }
 
 /** `type::name` of the resources the engine planned in the last operation: the program's own (the stack included), not a chart's or a YAML group's children, nor default providers. */

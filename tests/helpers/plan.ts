@@ -1,23 +1,74 @@
-// Runs the offline plan inside jest: each evaluation gets a fresh module registry and a fresh Pulumi
-// runtime store (the runtime keeps one global store per process: @pulumi/pulumi runtime/state.js).
+// Runs the offline plan for the tests: in a process of its own (plan-child.ts), one per test file, which
+// keeps the SDK loaded and evaluates the program afresh for each plan, in the environment (HOME, PATH, ...)
+// and folder the test has when it asks.
+import { ChildProcess, fork } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { Plan, PlannedResource } from "../../scripts/offline-plan";
+import { Plan, PlanError, PlannedResource, planFromTransfer, planToTransfer, PlanTransfer } from "../../scripts/offline-plan";
+import type { PlanRequest, PlanResponse } from "./plan-child";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 /** A home of its own, so a release or image cache on this machine cannot change what the plan shows. */
 export const PLAN_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "plan-home-"));
 
-export async function planFor(stack: string, config: string[] = [], opts: { afterUp?: boolean; previous?: Plan } = {}): Promise<Plan> {
+let child: ChildProcess | undefined;
+let nextId = 0;
+const waiting = new Map<number, { resolve: (plan: Plan) => void; reject: (err: Error) => void }>();
+
+function planChild(): ChildProcess {
+    if (child) return child;
+    let stderr = "";
+    const started = fork(path.join(__dirname, "plan-child.ts"), [], {
+        execArgv: ["--require", require.resolve("tsx/cjs")],
+        // Node's own compile cache: the next test file's child reads the SDK's compiled code from it.
+        env: { ...process.env, NODE_COMPILE_CACHE: path.join(os.tmpdir(), "istio-minikube-test-compile-cache") },
+        stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    started.stderr!.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+    started.on("message", (response: PlanResponse) => {
+        const pending = waiting.get(response.id);
+        waiting.delete(response.id);
+        if (!pending) return;
+        if ("json" in response) pending.resolve(planFromTransfer(JSON.parse(response.json) as PlanTransfer));
+        else pending.reject(response.error.name === "PlanError" ? new PlanError(response.error.message) : new Error(response.error.message));
+    });
+    started.on("exit", (code, signal) => {
+        for (const pending of waiting.values()) pending.reject(new Error(`the plan process ended (${signal ?? `exit ${code}`}):\n${stderr}`));
+        waiting.clear();
+        child = undefined;
+    });
+    child = started;
+    return started;
+}
+
+afterAll(() => {
+    child?.disconnect();
+});
+
+/** The offline plan of a stack, made in the environment `env` (the test's own by default). */
+export function planInChild(opts: { projectDir: string; stack: string; config?: string[]; afterUp?: boolean; previous?: Plan; env?: NodeJS.ProcessEnv }): Promise<Plan> {
+    const request: PlanRequest = {
+        id: nextId++,
+        projectDir: opts.projectDir,
+        stack: opts.stack,
+        config: opts.config ?? [],
+        afterUp: opts.afterUp,
+        previous: opts.previous ? planToTransfer(opts.previous) : undefined,
+        env: Object.fromEntries(Object.entries(opts.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+        cwd: process.cwd(),
+    };
+    return new Promise<Plan>((resolve, reject) => {
+        waiting.set(request.id, { resolve, reject });
+        planChild().send(request);
+    });
+}
+
+/** The offline plan of a stack of this project, with a HOME of its own (PLAN_HOME). */
+export function planFor(stack: string, config: string[] = [], opts: { afterUp?: boolean; previous?: Plan } = {}): Promise<Plan> {
     process.env.HOME = PLAN_HOME;
-    // resetModules, not isolateModules: the harness requires the SDK and index.ts lazily, after the
-    // isolation callback would have ended.
-    jest.resetModules();
-    (globalThis as { globalStore?: unknown }).globalStore = undefined;
-    const { evaluatePlan } = require("../../scripts/offline-plan") as typeof import("../../scripts/offline-plan");
-    return evaluatePlan({ projectDir: PROJECT_DIR, stack, config, ...opts });
+    return planInChild({ projectDir: PROJECT_DIR, stack, config, ...opts });
 }
 
 /**
