@@ -2,7 +2,7 @@
 # Builds the real tier's tools from the Go module proxy, once per version, and prints their folder as
 # `bin=<folder>` on stdout (the wrapper modules are in e2e/tools/*):
 # - etcd v3.6.16; kube-apiserver, kube-controller-manager, kube-scheduler and kubectl v1.35.4; kwok v0.8.0;
-# - the Pulumi CLI v3.248.0 (pulumi) and the kubernetes provider (pulumi-resource-kubernetes) from the
+# - the Pulumi CLI v3.276.0 (pulumi) and the kubernetes provider (pulumi-resource-kubernetes) from the
 #   provider/v4 module version in e2e/tools/kubernetes-provider.version;
 # - istiod (pilot-discovery), Istio's agent (pilot-agent, run with Envoy off) and istioctl from istio.io/istio on the release-1.30 branch, stamped with the
 #   release in e2e/tools/istio-release.version (the proxy serves no 1.30.3; see e2e/tools/istio/go.mod),

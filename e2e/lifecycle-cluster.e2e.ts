@@ -1,7 +1,7 @@
 // The whole lifecycle of an existing-cluster stack (a name with '_') under the real Pulumi engine, against a
 // real Kubernetes control plane with a kwok node and a real istiod, in the tier's network namespace.
 //
-// Real: the Pulumi CLI v3.248.0 and its engine, the kubernetes provider (a January 2026 commit, just
+// Real: the Pulumi CLI v3.276.0 and its engine, the kubernetes provider (a January 2026 commit, just
 // before v4.25.0: the only one the Go module proxy serves), kube-apiserver, controller manager and scheduler
 // v1.35.4 with etcd v3.6.16, kwok v0.8.0, istiod and istioctl from Istio's release-1.30 branch, the release
 // archive's download and checksum, and the program's own scripts. Ours, because the proxy does not serve

@@ -199,9 +199,14 @@ function mapValue(value: unknown, onSecret: (inner: unknown) => unknown, onLeaf:
     return onLeaf(value);
 }
 
-/** Replaces every secret with "[secret]" and every unknown with "[unknown]"; leaves the rest as it is. */
+/**
+ * Replaces every secret with "[secret]" and every unknown with "[unknown]"; leaves the rest as it is. A secret
+ * whose value is not known yet is "[unknown]": it holds nothing to hide, and what the plan must show is that
+ * it waits for `up`. (@pulumi/pulumi 3.248.0 sent such a value as a plain unknown; 3.276.0 keeps the secret
+ * mark on it: runtime/rpc.js serializeProperty, "Preserve the secret marker even when the value is unknown".)
+ */
 export function redact(value: unknown): unknown {
-    return mapValue(value, () => SECRET, (leaf) => (leaf === UNKNOWN_SENTINEL ? UNKNOWN : leaf));
+    return mapValue(value, (inner) => (inner === UNKNOWN_SENTINEL ? UNKNOWN : SECRET), (leaf) => (leaf === UNKNOWN_SENTINEL ? UNKNOWN : leaf));
 }
 
 /** JSON with object keys sorted, so two registrations of the same inputs compare equal. */

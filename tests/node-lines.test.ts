@@ -27,13 +27,36 @@ test("the supported lines are even lines (the ones that reach long-term support)
     expect([...lines].sort((a, b) => a - b)).toEqual(lines);
 });
 
-test("the oldest release is in the oldest line, and no older than what @pulumi/pulumi's npm arborist asks for", () => {
-    const [major, minor] = oldestNode().split(".").map(Number);
-    expect(major).toBe(supportedLines()[0]);
-    const arborist = JSON.parse(read("node_modules/@npmcli/arborist/package.json")).engines.node as string;
-    const floor = new RegExp(`>=${major}\\.(\\d+)\\.0`).exec(arborist);
-    expect(floor).not.toBeNull();
-    expect(minor).toBeGreaterThanOrEqual(Number(floor![1]));
+/**
+ * Whether a Node release satisfies an engines range of the forms the lock file holds (">=22", ">= 8",
+ * "^18.19.0 || >=20.6.0", "18 || 20 || >=22", "6.* || >= 10.*", ">=8.10.0 <9.0.0"); any other form throws,
+ * so a new one is read, not skipped.
+ */
+function satisfies(version: number[], range: string): boolean {
+    const compare = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+    return range.split("||").some((set) =>
+        set.trim().replace(/(>=|<|\^)\s+/g, "$1").split(/\s+/).every((comparator) => {
+            const m = /^(>=|<|\^)?(\d+)(?:\.(\d+|\*))?(?:\.(\d+|\*))?$/.exec(comparator);
+            if (!m) throw new Error(`engines range ${JSON.stringify(range)}: ${comparator} is not a form this test reads`);
+            const bound = [m[2], m[3], m[4]].map((part) => (part === undefined || part === "*" ? 0 : Number(part)));
+            if (m[1] === ">=") return compare(version, bound) >= 0;
+            if (m[1] === "<") return compare(version, bound) < 0;
+            return version[0] === bound[0] && compare(version, bound) >= 0; // ^X.Y.Z, X and X.*: that line, from there
+        }),
+    );
+}
+
+test("the oldest release is in the oldest line, and satisfies every runtime dependency's engines", () => {
+    const oldest = oldestNode().split(".").map(Number);
+    expect(oldest[0]).toBe(supportedLines()[0]);
+    const packages = JSON.parse(read("package-lock.json")).packages as Record<string, { dev?: boolean; engines?: { node?: string } }>;
+    const ranges = Object.entries(packages)
+        .filter(([name, entry]) => name !== "" && !entry.dev && entry.engines?.node)
+        .map(([name, entry]) => ({ name, engines: entry.engines!.node! }));
+    expect(ranges).toContainEqual({ name: "node_modules/@pulumi/pulumi", engines: ">=22" });
+    for (const range of ranges) expect({ ...range, satisfied: satisfies(oldest, range.engines) }).toEqual({ ...range, satisfied: true });
+    // The check is live: a 20 fails @pulumi/pulumi's.
+    expect(satisfies([20, 20, 2], ">=22")).toBe(false);
 });
 
 test("package.json's engines allow exactly those lines, the oldest from that release", () => {

@@ -284,17 +284,17 @@ describe("./preflight, the script a newcomer runs", () => {
         ["v20.20.2", "past its end of life"],
         ["v25.9.0", "an odd line, never long-term supported"],
         ["v18.20.8", "older still"],
-        ["v22.8.0", "a 22 older than @pulumi/pulumi's npm arborist takes"],
+        ["v22.7.0", "a 22 without module.enableCompileCache"],
     ])("Node.js %s (%s) is named, with the lines that are supported", (version) => {
         bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", node: `echo ${version}` });
         const result = run();
         expect(result.status).toBe(1);
         expect(result.stdout).toBe(
-            `Missing prerequisites (nothing was created):\n  - node: version ${version.slice(1)} is not supported; install Node.js 22 (22.9 or newer), 24 or 26 (the lines not past their end of life): https://nodejs.org/\n`,
+            `Missing prerequisites (nothing was created):\n  - node: version ${version.slice(1)} is not supported; install Node.js 22 (22.8 or newer), 24 or 26 (the lines not past their end of life): https://nodejs.org/\n`,
         );
     });
 
-    test.each(["v22.9.0", "v22.23.5", "v24.22.3", "v26.12.1"])("Node.js %s is a supported line", (version) => {
+    test.each(["v22.8.0", "v22.23.5", "v24.22.3", "v26.12.1"])("Node.js %s is a supported line", (version) => {
         bin = createFakeBin({ ...EVERYTHING_BUT_CHECKSUM, uname: `echo Linux`, sha256sum: "", node: `echo ${version}` });
         const result = run();
         expect(result.stdout).toContain("All prerequisites found:");

@@ -79,7 +79,7 @@ describe("Node's module compile cache (components/pulumiRuntime.cjs)", () => {
     /** Node's line when a module's cached code was used (22: "cache for F was accepted"; 24 and 26 add "V8 code" and "CommonJS"). */
     const cacheAccepted = (file: string) => new RegExp(`cache for (CommonJS )?${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} was accepted`);
 
-    test("every supported Node line has it (it came in 22.8; the oldest supported is 22.9)", () => {
+    test("every supported Node line has it (it came in 22.8, the oldest supported)", () => {
         expect(typeof (require("module") as { enableCompileCache?: unknown }).enableCompileCache).toBe("function");
     });
 

@@ -30,13 +30,14 @@ how_to_get() {
 }
 
 # The Node.js lines this program supports: those not past their end of life (odd lines never reach long-term
-# support) that @pulumi/pulumi supports, the oldest from the release its closure code's npm arborist asks
-# for (engines ">=22.9.0"). package.json's engines, README and CI's .ci/node-versions say the same
-# (tests/node-lines.test.ts).
+# support) that @pulumi/pulumi supports, the oldest from 22.8, the release that brought
+# module.enableCompileCache, which every run of the program uses (components/pulumiRuntime.cjs); no runtime
+# dependency asks for a newer 22 (@pulumi/pulumi: ">=22"). package.json's engines, README and CI's
+# .ci/node-versions say the same (tests/node-lines.test.ts).
 supported_node_lines="22 24 26"
-oldest_node=22.9.0
+oldest_node=22.8.0
 
-node_lines_text() { # "22 (22.9 or newer), 24 or 26"
+node_lines_text() { # "22 (22.8 or newer), 24 or 26"
     local -a lines
     read -r -a lines <<<"$supported_node_lines"
     local text="${lines[0]} (${oldest_node%.0} or newer)" i

@@ -64,7 +64,7 @@ func startEngine(t *testing.T) (*fakeEngine, string) {
 	return engine, lis.Addr().String()
 }
 
-// newTestProvider is a configured provider (the engine sends old inputs, as 3.248 does) whose log
+// newTestProvider is a configured provider (the engine sends old inputs, as 3.248 and 3.276 do) whose log
 // lines go to a fake engine.
 func newTestProvider(t *testing.T) (*commandProvider, *fakeEngine) {
 	t.Helper()

@@ -106,8 +106,8 @@ func TestBinaryPrintsPortAndServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Version != "v3.248.0" {
-		t.Errorf("version %q, want v3.248.0 (the SDK module's)", info.Version)
+	if info.Version != "v3.276.0" {
+		t.Errorf("version %q, want v3.276.0 (the SDK module's)", info.Version)
 	}
 	_, err = client.GetRequiredPlugins(ctx, &pulumirpc.GetRequiredPluginsRequest{})
 	if status.Code(err) != codes.Unimplemented {
@@ -141,7 +141,7 @@ func TestBinaryPrintsPortAndServes(t *testing.T) {
 
 func TestBinaryVersionFlag(t *testing.T) {
 	out, err := exec.Command(hostBinary(t), "--version").Output()
-	if err != nil || strings.TrimSpace(string(out)) != "v3.248.0" {
+	if err != nil || strings.TrimSpace(string(out)) != "v3.276.0" {
 		t.Fatalf("--version: %q %v", out, err)
 	}
 }

@@ -1,7 +1,7 @@
 // Tests of our stand-in nodejs language host (see main.go), written because the Go module proxy does not
 // serve Pulumi's own pulumi-language-nodejs: the real Pulumi CLI running a TypeScript program with it.
 //
-// Runs only with PULUMI_CLI (the pulumi binary, v3.248.0) and NODE_MODULES (a node_modules folder with
+// Runs only with PULUMI_CLI (the pulumi binary, v3.276.0) and NODE_MODULES (a node_modules folder with
 // @pulumi/pulumi, typescript and @types/node, e.g. the project's own), for example:
 //
 //	PULUMI_CLI=/tmp/imk-shared/bin/pulumi NODE_MODULES=$PWD/../../../node_modules go test -run E2E -v ./...
@@ -72,7 +72,7 @@ export const stack = pulumi.getStack();
 func TestE2EPulumiCLI(t *testing.T) {
 	cli, nodeModules := os.Getenv("PULUMI_CLI"), os.Getenv("NODE_MODULES")
 	if cli == "" || nodeModules == "" {
-		t.Skip("set PULUMI_CLI (the pulumi v3.248.0 binary) and NODE_MODULES (a node_modules folder with " +
+		t.Skip("set PULUMI_CLI (the pulumi v3.276.0 binary) and NODE_MODULES (a node_modules folder with " +
 			"@pulumi/pulumi) to run the CLI end to end")
 	}
 	for _, p := range []string{cli, filepath.Join(nodeModules, "@pulumi/pulumi/package.json")} {
@@ -98,7 +98,7 @@ func TestE2EPulumiCLI(t *testing.T) {
 	for name, content := range map[string]string{
 		"Pulumi.yaml": "name: lhe2e\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
 		"package.json": `{"name": "lhe2e", "version": "0.0.0", "private": true, "main": "index.ts",` +
-			` "dependencies": {"@pulumi/pulumi": "3.248.0"}}` + "\n",
+			` "dependencies": {"@pulumi/pulumi": "3.276.0"}}` + "\n",
 		"tsconfig.json": `{"compilerOptions": {"strict": true, "target": "ES2022", "module": "nodenext",` +
 			` "moduleResolution": "nodenext", "types": ["node"], "skipLibCheck": true}, "files": ["index.ts"]}` + "\n",
 		"index.ts": e2eProgram,

@@ -1,7 +1,9 @@
 // pulumi-language-nodejs: our stand-in for Pulumi's Node.js language host, written because the Go module
 // proxy does not serve github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 at any version.
-// It is our own code. It follows the behaviour of Pulumi's host at v3.248.0
-// (sdk/nodejs/cmd/pulumi-language-nodejs/main.go) for what a Pulumi program needs: it serves the
+// It is our own code. It follows the behaviour of Pulumi's host, read at v3.248.0
+// (sdk/nodejs/cmd/pulumi-language-nodejs/main.go; Run, GetRequiredPackages and the monitor proxy are the
+// same up to v3.260, the newest source readable here, and v3.276.0's engine makes the same calls of a
+// language host as v3.248.0's) for what a Pulumi program needs: it serves the
 // pulumirpc.LanguageRuntime service, prints its port on stdout, and runs a program with node on
 // @pulumi/pulumi's own cmd/run from the program's node_modules, with the same arguments and environment.
 // Code generation, packing, linking and plugin programs are not implemented (Unimplemented).
@@ -94,7 +96,7 @@ func main() {
 }
 
 // hostVersion is the version stamped with -X .../common/version.Version, or else the version of the
-// Pulumi SDK module this host is built with (v3.248.0), the form Pulumi's release builds stamp.
+// Pulumi SDK module this host is built with (v3.276.0), the form Pulumi's release builds stamp.
 func hostVersion() string {
 	if version.Version != "" {
 		return version.Version

@@ -26,14 +26,14 @@ type fakeMonitor struct {
 
 func (fakeMonitor) Invoke(
 	_ context.Context, req *pulumirpc.ResourceInvokeRequest, _ ...grpc.CallOption,
-) (*pulumirpc.InvokeResponse, error) {
+) (*pulumirpc.ResourceInvokeResponse, error) {
 	if req.Tok == "test:index:fail" {
 		return nil, errors.New("no such thing")
 	}
-	return &pulumirpc.InvokeResponse{Failures: nil}, nil
+	return &pulumirpc.ResourceInvokeResponse{Failures: nil}, nil
 }
 
-func invokeOverPipes(t *testing.T, w io.Writer, r io.Reader, tok string) *pulumirpc.InvokeResponse {
+func invokeOverPipes(t *testing.T, w io.Writer, r io.Reader, tok string) *pulumirpc.ResourceInvokeResponse {
 	t.Helper()
 	b, err := proto.Marshal(&pulumirpc.ResourceInvokeRequest{Tok: tok})
 	must(t, err)
@@ -45,7 +45,7 @@ func invokeOverPipes(t *testing.T, w io.Writer, r io.Reader, tok string) *pulumi
 	buf := make([]byte, n)
 	_, err = io.ReadFull(r, buf)
 	must(t, err)
-	var res pulumirpc.InvokeResponse
+	var res pulumirpc.ResourceInvokeResponse
 	must(t, proto.Unmarshal(buf, &res))
 	return &res
 }

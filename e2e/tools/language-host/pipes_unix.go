@@ -103,7 +103,7 @@ func (p *syncPipes) serve(ctx context.Context, target pulumirpc.ResourceMonitorC
 		if err != nil {
 			// The pipe can only carry a response: an error travels as a failure that the SDK throws.
 			if res == nil {
-				res = &pulumirpc.InvokeResponse{}
+				res = &pulumirpc.ResourceInvokeResponse{}
 			}
 			res.Failures = append(res.Failures, &pulumirpc.CheckFailure{Reason: err.Error()})
 		}

@@ -1,7 +1,8 @@
 // Our stand-in nodejs language host (see main.go), written because the Go module proxy does not serve
 // Pulumi's own pulumi-language-nodejs. This file: the resource monitor proxy that node talks to.
 //
-// As in Pulumi's host (proxy.go monitorProxy at v3.248.0), every call goes to the engine's monitor
+// As in Pulumi's host (proxy.go monitorProxy, read at v3.248.0; v3.276.0's monitor adds ExistsResource,
+// passed on like the rest), every call goes to the engine's monitor
 // unchanged, and RegisterResource carries the metadata header "pulumi-runtime: nodejs": the engine
 // (pkg/resource/deploy/source_eval.go requestFromNodeJS) corrects the aliases of older Node.js SDKs
 // only for requests so marked, since through a Go proxy node's own user agent does not reach it.
@@ -34,7 +35,7 @@ func (p *monitorProxy) SupportsFeature(
 
 func (p *monitorProxy) Invoke(
 	ctx context.Context, req *pulumirpc.ResourceInvokeRequest,
-) (*pulumirpc.InvokeResponse, error) {
+) (*pulumirpc.ResourceInvokeResponse, error) {
 	return p.target.Invoke(ctx, req)
 }
 
@@ -91,4 +92,10 @@ func (p *monitorProxy) RegisterPackage(
 
 func (p *monitorProxy) SignalAndWaitForShutdown(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
 	return p.target.SignalAndWaitForShutdown(ctx, req)
+}
+
+func (p *monitorProxy) ExistsResource(
+	ctx context.Context, req *pulumirpc.ExistsResourceRequest,
+) (*pulumirpc.ExistsResourceResponse, error) {
+	return p.target.ExistsResource(ctx, req)
 }
