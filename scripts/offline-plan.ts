@@ -247,6 +247,8 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
     const previous = new Map((options.previous?.resources ?? []).map((r) => [key(r.type, r.name), r]));
     const dynamicState = new Map<string, Record<string, unknown>>();
     const clearInputs = new Map<string, Record<string, unknown>>();
+    /** Inputs a dynamic provider's check changed, as the state keeps them. */
+    const checkedInputs = new Map<string, Record<string, unknown>>();
     /** The previous state's record when this registration sends the same inputs, i.e. the engine plans no change. */
     const unchanged = (type: string, name: string): PlannedResource | undefined => {
         const before = previous.get(key(type, name));
@@ -262,7 +264,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
                 const before = previous.get(key(args.type, args.name));
                 const providerText = inputs[DYNAMIC_PROVIDER_KEY] as string;
                 const provider = requireFromString(providerText, path.join(options.projectDir, "dynamic-provider.js")).handler();
-                const props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
+                let props = unwrapSecrets({ ...inputs }) as Record<string, unknown>;
                 delete props[DYNAMIC_PROVIDER_KEY];
                 const record = (id: string, outs: Record<string, unknown> | undefined) => {
                     dynamicState.set(key(args.type, args.name), { id, ...(outs ?? {}) });
@@ -282,11 +284,19 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
                         const oldInputs = Object.fromEntries(
                             Object.entries(inTheClear(options.previous)?.inputs.get(before.urn) ?? {}).filter(([k, v]) => k !== DYNAMIC_PROVIDER_KEY && v !== undefined && v !== null),
                         );
-                        const failures = provider.check ? ((await provider.check(oldInputs, props)).failures ?? []) : [];
+                        const checked = provider.check ? await provider.check(oldInputs, props) : {};
+                        const failures = checked.failures ?? [];
                         if (failures.length > 0) {
                             // The engine stops the run here; the plan does once the program has finished registering.
                             refusals.push(...failures.map((f: { reason: string }) => f.reason));
                             return { id: "", state: { ...inputs } };
+                        }
+                        // The engine diffs, updates and keeps as the state's inputs what check returned
+                        // (pulumi pkg/resource/deploy/step_generator.go: new.Inputs); the plan records what differs.
+                        const changedByCheck = Object.entries((checked.inputs ?? props) as Record<string, unknown>).filter(([k, v]) => stableJson(v) !== stableJson(props[k]));
+                        if (changedByCheck.length > 0) {
+                            checkedInputs.set(key(args.type, args.name), Object.fromEntries(changedByCheck));
+                            props = { ...props, ...Object.fromEntries(changedByCheck) };
                         }
                         const { id, ...oldOutputs } = olds;
                         const diff = await provider.diff(id, unwrapSecrets(oldOutputs), props);
@@ -330,7 +340,7 @@ export async function evaluatePlan(options: PlanOptions): Promise<Plan> {
         registerResource(req, (err: unknown, resp: any) => {
             if (!err) {
                 const urn: string = resp.getUrn();
-                const inputs = summarizeDynamicProvider(req.getObject()?.toJavaScript() ?? {});
+                const inputs = { ...summarizeDynamicProvider(req.getObject()?.toJavaScript() ?? {}), ...checkedInputs.get(key(req.getType(), req.getName())) };
                 clearInputs.set(urn, unwrapSecrets(inputs) as Record<string, unknown>);
                 const secretOutputs = new Set<string>(req.getAdditionalsecretoutputsList());
                 const state = (resp.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;

@@ -384,6 +384,44 @@ describe("what the last up rules out (the provider's check, on the state's input
         expect(reasons[0].startsWith(reason)).toBe(true);
     });
 
+    test.each([
+        ["the retire step", [TRUST, SIGNED, { ...SIGNED, keepPreviousRoot: false }]],
+        ["a hard cut", [{ rotation: 1, previousRootSigns: false, keepPreviousRoot: false }]],
+    ])(
+        "after %s, an up with retired unset again changes nothing and keeps the retire in the state, so signing back at rotation - 1 is still refused, naming the key, the value and what is allowed; the next rotation keeps the root it replaces",
+        async (_step, steps) => {
+            const provider = meshCertificatesProvider as Required<typeof meshCertificatesProvider>;
+            // Each up as the engine runs it: check against the state's inputs (what check returned at the last
+            // up: pulumi pkg/resource/deploy/step_generator.go), then diff and update; a refusal changes nothing.
+            let state: MeshCertificatesInputs | undefined;
+            let outs: MeshCertificatesOutputs | undefined;
+            const up = async (news: Partial<MeshCertificatesInputs>) => {
+                const checked = await provider.check((state ?? {}) as MeshCertificatesInputs, { ...INPUTS, ...news });
+                const reasons = (checked.failures ?? []).map((f) => f.reason);
+                if (reasons.length > 0) return { reasons, changed: false };
+                const inputs = checked.inputs as MeshCertificatesInputs;
+                const changed = outs === undefined || (await provider.diff("id", outs, inputs)).changes === true;
+                if (changed) outs = (outs === undefined ? (await provider.create(inputs)).outs : (await provider.update("id", outs, inputs)).outs) as MeshCertificatesOutputs;
+                state = inputs;
+                return { reasons, changed };
+            };
+            expect(await up({ rotation: 0, previousRootSigns: false })).toEqual({ reasons: [], changed: true });
+            for (const step of steps) expect((await up(step)).reasons).toEqual([]);
+            const root1 = outs!.rootCertPem;
+            expect(outs!.previousRootCertPem).toBe("");
+            expect(await up(SIGNED)).toEqual({ reasons: [], changed: false });
+            expect(await up(TRUST)).toEqual({
+                reasons: ["istio-minikube:certificates.signing = 0 is not allowed: root 0 was retired (certificates.retired 1 at an earlier up). Expected 1 or unset"],
+                changed: false,
+            });
+            // root 1 still signs: the one root there is, as the config says.
+            expect(signingOf(outs!, state!.previousRootSigns ?? false, 1).rootCertPem).toBe(root1);
+            expect(await up({ rotation: 2, previousRootSigns: true, keepPreviousRoot: true })).toEqual({ reasons: [], changed: true });
+            expect(outs!.previousRootCertPem).toBe(root1);
+            expect(signingOf(outs!, true, 2).rootCertPem).toBe(root1);
+        },
+    );
+
     test("the sign step is no change to the certificates: the new input is kept in the state, not acted on", async () => {
         const trust = generateMeshCertificates({ ...INPUTS, ...TRUST });
         expect(await meshCertificatesProvider.diff!("id", trust, { ...INPUTS, ...SIGNED })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });

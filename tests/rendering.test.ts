@@ -94,7 +94,7 @@ describe("chart values", () => {
 describe("the certificate generation fingerprint", () => {
     const SETTINGS = { organization: "istio-minikube dev", servingDnsNames: ["istiod", "istiod.istio-system"], validityDays: 365, rotation: 0, keepPreviousRoot: true };
 
-    test("changes with every input that makes new certificates, and with nothing else", () => {
+    test("changes with every input that makes new certificates, and with validityDays (kept in, so existing stacks keep their fingerprint); the same settings, or a key that is no setting, keep it", () => {
         const { REPLACING_INPUTS, ROTATING_INPUTS } = require("../components/trust/meshCertificates") as typeof import("../components/trust/meshCertificates");
         const base = certificatesFingerprint(SETTINGS);
         expect(base).toMatch(/^[0-9a-f]{16}$/);
@@ -102,6 +102,7 @@ describe("the certificate generation fingerprint", () => {
         for (const key of [...REPLACING_INPUTS, ...ROTATING_INPUTS]) {
             expect(certificatesFingerprint({ ...SETTINGS, [key]: changed[key] })).not.toBe(base);
         }
+        expect(certificatesFingerprint({ ...SETTINGS, validityDays: changed.validityDays })).not.toBe(base);
         expect(certificatesFingerprint({ ...SETTINGS })).toBe(base);
         expect(certificatesFingerprint({ ...SETTINGS, extra: "ignored" } as typeof SETTINGS)).toBe(base);
     });

@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import { byName, planFor, unpackedRelease } from "./helpers/plan";
 import { inputsInTheClear, Plan, stateInTheClear } from "../scripts/offline-plan";
-import { meshCertificatesProvider, MeshCertificatesOutputs, OBJECTS_WITH_CERTIFICATES } from "../components/trust/meshCertificates";
+import { meshCertificatesProvider, MeshCertificatesInputs, MeshCertificatesOutputs, OBJECTS_WITH_CERTIFICATES } from "../components/trust/meshCertificates";
 
 jest.setTimeout(180_000);
 
@@ -143,6 +143,16 @@ describe("a root rotation, step by step: trust, sign, retire", () => {
         expect(certificatesOf(undone)).toEqual(certificatesOf(signed));
     });
 
+    test("after the retire step, an up with retired unset again changes nothing; signing back at rotation - 1 then stops the preview, naming the key, the value and what is allowed", async () => {
+        const unretired = await planFor("dev", SIGN, { afterUp: true, previous: retired });
+        expect(certificatesOf(unretired)).toEqual(certificatesOf(retired));
+        expect(cacertsOf(unretired)).toEqual(cacertsOf(retired));
+        const again = await planFor("dev", SIGN, { previous: unretired });
+        expect(again.resources.filter((r) => JSON.stringify([r.inputs, r.outputs]).includes('"[unknown]"')).map((r) => r.name)).toEqual([]);
+        const refusal = /istio-minikube:certificates\.signing = 0 is not allowed: root 0 was retired \(certificates\.retired 1 at an earlier up\)\. Expected 1 or unset/;
+        await expect(planFor("dev", TRUST, { previous: unretired })).rejects.toThrow(refusal);
+    });
+
     test("retire: every bundle holds only the new root, which now signs istiod's serving certificate too; the old intermediate's key is gone", () => {
         const [old, fresh] = roots.map(fingerprint);
         const h = holdings(retired, roots);
@@ -173,9 +183,11 @@ describe("a root rotation, step by step: trust, sign, retire", () => {
     test("no step deletes anything: the same resources after each, and the certificates are updated in place, never replaced", async () => {
         const urns = (p: Plan) => p.resources.map((r) => r.urn).sort();
         for (const plan of [trusted, signed, retired, rotatedAgain, trustAndSign]) expect(urns(plan)).toEqual(urns(before));
-        const inputsOf = (p: Plan) => {
-            const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot } = certificatesOf(p);
-            return { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot };
+        // The inputs each step's up registered, not the outputs its state holds: a step that changes no
+        // certificate keeps the outputs the step before left (the sign step's are the trust step's).
+        const inputsOf = (p: Plan): MeshCertificatesInputs => {
+            const { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot, previousRootSigns } = inputsInTheClear(p, byName(p, "mesh-certificates").urn) as unknown as MeshCertificatesInputs;
+            return { organization, servingDnsNames, validityDays, rotation, keepPreviousRoot, previousRootSigns };
         };
         for (const [from, to, changes] of [
             [before, trusted, true],
@@ -183,6 +195,8 @@ describe("a root rotation, step by step: trust, sign, retire", () => {
             [signed, retired, true],
             [retired, rotatedAgain, true],
         ] as const) {
+            // Each step changes an input (the sign step: previousRootSigns), so each diff compares two different things.
+            expect(inputsOf(to)).not.toEqual(inputsOf(from));
             expect(await meshCertificatesProvider.diff!("id", certificatesOf(from), inputsOf(to))).toEqual({ changes, replaces: [], deleteBeforeReplace: false });
         }
     });

@@ -29,7 +29,10 @@ export interface MeshCertificatesInputs {
     validityDays: number;
     /** Raising it makes a new set, the root it replaces kept trusted while keepPreviousRoot holds. */
     rotation: number;
-    /** False once certificates.retired equals rotation: the previous root leaves every bundle. */
+    /**
+     * False once certificates.retired equals rotation: the previous root leaves every bundle. In the state it
+     * stays false until the next rotation, retired unset again or not (check: checkedInputs).
+     */
     keepPreviousRoot: boolean;
     /**
      * certificates.signing naming the previous root (the trust step); absent is false. It makes no
@@ -145,6 +148,19 @@ export function refusedSteps(olds: Partial<MeshCertificatesInputs> | undefined, 
         ];
     }
     return [];
+}
+
+/**
+ * The inputs check hands back, which the engine keeps as the state's (pulumi pkg/resource/deploy/step_generator.go:
+ * new.Inputs is check's result, for a step that changes nothing too). A retire step holds until the next
+ * rotation: with certificates.retired unset (or rotation - 1) again at the same rotation, keepPreviousRoot
+ * stays false, as there is no previous root left to keep, so a later up that names the retired root to sign
+ * is still refused (refusedSteps) instead of the one root signing in its place. Raising rotation keeps the
+ * root it replaces as before.
+ */
+export function checkedInputs(olds: Partial<MeshCertificatesInputs> | undefined, news: MeshCertificatesInputs): MeshCertificatesInputs {
+    const retiredAtThisRotation = olds?.keepPreviousRoot === false && olds.rotation === news.rotation;
+    return retiredAtThisRotation && news.keepPreviousRoot ? { ...news, keepPreviousRoot: false } : news;
 }
 
 /** Inputs whose change replaces the set outright, with no overlap: the stack's identity in the certificates. */
@@ -437,9 +453,9 @@ function complete(olds: MeshCertificatesOutputs): MeshCertificatesOutputs {
 }
 
 export const meshCertificatesProvider: pulumi.dynamic.ResourceProvider = {
-    // olds are the inputs of the last up (Pulumi's dynamic provider: check(olds, news)).
+    // olds are the inputs of the last up (Pulumi's dynamic provider: check(olds, news)), as check returned them.
     async check(olds: Partial<MeshCertificatesInputs>, news: MeshCertificatesInputs) {
-        return { inputs: news, failures: refusedSteps(olds, news) };
+        return { inputs: checkedInputs(olds, news), failures: refusedSteps(olds, news) };
     },
     async create(inputs: MeshCertificatesInputs) {
         const outs = generateMeshCertificates(inputs);
