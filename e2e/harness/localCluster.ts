@@ -1,17 +1,30 @@
 // A real Kubernetes API server (with its etcd) as local processes inside a network namespace the test
-// creates and removes itself: nothing it serves or calls leaves that namespace. The Service CIDR is routed
-// as local addresses there, so a Service's ClusterIP, which the API server dials for a webhook
-// (kube-apiserver's default ClusterIP service resolver; --enable-aggregator-routing is off), reaches a
-// process listening in the namespace. Needs root (ip netns) and the tools of e2e/build-tools.sh.
+// creates and removes itself: nothing it serves or calls leaves that namespace, which is the cluster's
+// node. With the control plane alone (start), the Service CIDR is routed as local addresses there, so a
+// Service's ClusterIP, which the API server dials for a webhook (kube-apiserver's default ClusterIP service
+// resolver; --enable-aggregator-routing is off), reaches a process listening in the namespace. With the
+// node (startNodes), Services are kube-proxy's, as on a cluster: the tier's kubelet runs the pods it can
+// (e2e/tools/kubelet), each in a network namespace of its own at the IP kwok gave it, kube-proxy routes
+// every ClusterIP and NodePort to the ready endpoints of their EndpointSlices, and CoreDNS answers names.
+// Needs root (ip netns) and the tools of e2e/build-tools.sh.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { COREDNS_IMAGE, TierImage, tierImages, tierPodExpression } from "./images";
 
 export const SERVICE_CIDR = "10.96.0.0/24";
 const ADVERTISE_ADDRESS = "10.200.0.1";
+/** The kwok node's address: its InternalIP, the pods' hostIP, where the tier's kubelet serves exec and logs, and kube-proxy's NodePort address. */
+export const NODE_IP = "10.200.0.2";
+export const NODE_NAME = "kwok-node-0";
+export const POD_CIDR = "10.244.0.0/24";
+/** kube-dns's ClusterIP, the tenth of the Service range, as kubeadm (minikube) gives it. */
+export const CLUSTER_DNS = "10.96.0.10";
+/** The Kubernetes release the node reports: Istio's injector reads it to choose native sidecars (1.33 and newer). */
+const KUBELET_VERSION = "v1.35.4";
 export const TOKEN = "real-tier-admin";
 /** Where the API server listens, inside the namespace. */
 export const API_SERVER = "https://127.0.0.1:6443";
@@ -55,7 +68,11 @@ export class LocalCluster {
     private readonly running: Running[] = [];
     private namespaceMade = false;
 
-    constructor(readonly bin: string) {}
+    constructor(
+        readonly bin: string,
+        /** The Istio release the tier's images stand for (images.ts). */
+        readonly istioRelease = "1.30.3",
+    ) {}
 
     /** Runs a command inside the network namespace; `env` is added to the environment it runs with. */
     exec(command: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}) {
@@ -164,6 +181,8 @@ export class LocalCluster {
             `--service-account-signing-key-file=${path.join(this.dir, "sa.key")}`,
             `--token-auth-file=${path.join(this.dir, "tokens.csv")}`,
             "--authorization-mode=RBAC",
+            // The kubelet's address for exec and logs: the node's InternalIP (its Hostname resolves nowhere here).
+            "--kubelet-preferred-address-types=InternalIP",
         ]);
         const deadline = Date.now() + 120_000;
         while (this.kubectl(["get", "--raw", "/readyz"], { allowFail: true }).status !== 0) {
@@ -194,31 +213,89 @@ export class LocalCluster {
 
     /**
      * kwok's own "fast" stages (node initialize and heartbeat; pod ready, complete and delete), which
-     * e2e/build-tools.sh copies from its module (kwok v0.8.0 runs no stage it is not given), with one change:
-     * istiod's pods are left to the harness, which marks them Ready when the real istiod answers (istiod.ts).
+     * e2e/build-tools.sh copies from its module (kwok v0.8.0 runs no stage it is not given), for the pods the
+     * tier's kubelet does not run; for the ones it runs, one stage of ours gives the pod its IPs from the
+     * node's podCIDR (kwok's PodIPsWith, as pod-ready does), and the kubelet does the rest: Running, Ready from
+     * the probes, deletion. Both sets of selectors use the same expression of the image table, so every pod
+     * has exactly one owner (two matching stages would be a coin toss in kwok).
      */
-    private kwokStages(): string {
+    private kwokStages(images: Record<string, TierImage>): string {
         const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(this.bin, "kwok-stages.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
-        const podReady = docs.find((d) => d.kind === "Stage" && d.metadata?.name === "pod-ready");
-        if (!podReady) throw new Error("kwok-stages.yaml has no pod-ready stage");
-        podReady.spec.selector.matchExpressions.push({ key: ".metadata.labels.app", operator: "NotIn", values: ["istiod"] });
+        const tierPod = tierPodExpression(images);
+        for (const name of ["pod-ready", "pod-complete", "pod-delete"]) {
+            const stage = docs.find((d) => d.kind === "Stage" && d.metadata?.name === name);
+            if (!stage) throw new Error(`kwok-stages.yaml has no ${name} stage`);
+            stage.spec.selector.matchExpressions.push({ key: tierPod, operator: "NotIn", values: ["true"] });
+        }
+        docs.push({
+            apiVersion: "kwok.x-k8s.io/v1alpha1",
+            kind: "Stage",
+            metadata: { name: "tier-pod-network" },
+            spec: {
+                resourceRef: { apiGroup: "v1", kind: "Pod" },
+                selector: {
+                    matchExpressions: [
+                        { key: tierPod, operator: "In", values: ["true"] },
+                        { key: ".metadata.deletionTimestamp", operator: "DoesNotExist" },
+                        // Once only: kwok takes an IP from its pool each time a template calls PodIPsWith.
+                        { key: ".status.podIP", operator: "DoesNotExist" },
+                    ],
+                },
+                next: {
+                    statusTemplate: [
+                        "{{ $hostIPs := NodeIPsWith .spec.nodeName }}",
+                        "{{ with $hostIPs }}",
+                        "hostIP: {{ index . 0 | Quote }}",
+                        "hostIPs:",
+                        "{{ range . }}",
+                        "- ip: {{ . | Quote }}",
+                        "{{ end }}",
+                        "{{ end }}",
+                        '{{ $podIPs := PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}',
+                        "{{ with $podIPs }}",
+                        "podIP: {{ index . 0 | Quote }}",
+                        "podIPs:",
+                        "{{ range . }}",
+                        "- ip: {{ . | Quote }}",
+                        "{{ end }}",
+                        "{{ end }}",
+                    ].join("\n"),
+                },
+            },
+        });
         const file = path.join(this.dir, "kwok-stages.yaml");
         fs.writeFileSync(file, docs.map((d) => YAML.stringify(d)).join("---\n"));
         return file;
     }
 
     /**
-     * What makes workloads run without a kubelet: kube-controller-manager (Deployments, ReplicaSets,
-     * ServiceAccounts, namespace deletion, garbage collection), kube-scheduler, and kwok v0.8.0 managing one
-     * fake node (annotation kwok.x-k8s.io/node=fake), whose pods it marks Running and Ready with an IP.
+     * The node: kube-controller-manager (Deployments, ReplicaSets, EndpointSlices, ServiceAccounts, namespace
+     * deletion, garbage collection, kube-root-ca.crt), kube-scheduler, kwok v0.8.0 managing one fake node
+     * (annotation kwok.x-k8s.io/node=fake), kube-proxy in nftables mode, the tier's kubelet for the pods
+     * whose images it stands in for (images.ts), and cluster DNS as kubeadm deploys it (CoreDNS in
+     * kube-system behind Service kube-dns). The node is this namespace: its address is on lo beside the API
+     * server's, it forwards between the pods' veths, and the Service range is routed to lo, where kube-proxy's
+     * rules take each connection to an endpoint before it goes anywhere (a locally sent packet is routed
+     * before the OUTPUT hook, so the range needs a route: a cluster node has its default route).
      */
     async startNodes(): Promise<void> {
+        this.exec("ip", ["addr", "add", `${NODE_IP}/32`, "dev", "lo"]);
+        this.exec("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+        this.exec("ip", ["route", "del", "local", SERVICE_CIDR, "dev", "lo", "table", "local"]);
+        this.exec("ip", ["route", "add", SERVICE_CIDR, "dev", "lo", "src", NODE_IP]);
+        this.images = tierImages(this.bin, this.istioRelease);
+        const imagesFile = path.join(this.dir, "tier-images.json");
+        fs.writeFileSync(imagesFile, JSON.stringify({ images: this.images }, null, 2));
+
         const kubeconfig = this.adminKubeconfig();
         const kcm = this.startProcess("kube-controller-manager", path.join(this.bin, "kube-controller-manager"), [
             `--kubeconfig=${kubeconfig}`,
             `--authentication-kubeconfig=${kubeconfig}`,
             `--authorization-kubeconfig=${kubeconfig}`,
             `--service-account-private-key-file=${path.join(this.dir, "sa.key")}`,
+            // What kube-root-ca.crt holds, which every pod's service account volume mounts as ca.crt: the API
+            // server's own CA (its self-signed certificate folder), so a pod's in-cluster client checks the server.
+            `--root-ca-file=${path.join(this.dir, "certs", "apiserver.crt")}`,
             "--use-service-account-credentials=false",
             "--leader-elect=false",
             "--controllers=*",
@@ -233,47 +310,202 @@ export class LocalCluster {
             "--secure-port=10259",
             "--bind-address=127.0.0.1",
         ]);
-        const kwok = this.startProcess("kwok", path.join(this.bin, "kwok"), [
-            `--kubeconfig=${kubeconfig}`,
-            `--config=${this.kwokStages()}`,
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--cidr=10.244.0.1/24",
-            "--node-ip=10.200.0.2",
-            "--server-address=127.0.0.1:10247",
-        ]);
+        // The node with the status a kubelet reports, set at creation (the API server keeps a new Node's
+        // status: pkg/registry/core/node/strategy.go PrepareForCreate; kwok's node-initialize keeps what is
+        // there): its address, the kubelet's port, and its version, from which Istio's injector decides on
+        // native sidecars (pkg/kube/inject/webhook.go DetectNativeSidecar: 1.33 and newer). 4 CPUs and 8 GiB,
+        // what the dev stack gives minikube: what a container's GOMAXPROCS and Envoy's concurrency read when it
+        // sets no CPU limit.
         const node = {
             apiVersion: "v1",
             kind: "Node",
             metadata: {
-                name: "kwok-node-0",
+                name: NODE_NAME,
                 annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-                labels: { "kubernetes.io/hostname": "kwok-node-0", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+                labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
             },
-            spec: { podCIDR: "10.244.0.0/24" },
+            spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
             status: {
-                allocatable: { cpu: "32", memory: "256Gi", pods: "250" },
-                capacity: { cpu: "32", memory: "256Gi", pods: "250" },
+                // Both types: with either missing, kwok's node-initialize writes an `addresses:` of what it has
+                // (no Hostname without its --node-name), which the strategic merge takes as clearing the list.
+                addresses: [
+                    { type: "InternalIP", address: NODE_IP },
+                    { type: "Hostname", address: NODE_NAME },
+                ],
+                daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+                nodeInfo: {
+                    kubeletVersion: KUBELET_VERSION,
+                    kubeProxyVersion: KUBELET_VERSION,
+                    containerRuntimeVersion: "tier-kubelet://0",
+                    osImage: "istio-minikube real tier",
+                    kernelVersion: "",
+                    operatingSystem: "linux",
+                    architecture: "amd64",
+                    machineID: "",
+                    systemUUID: "",
+                    bootID: "",
+                },
+                allocatable: { cpu: "4", memory: "8Gi", pods: "110" },
+                capacity: { cpu: "4", memory: "8Gi", pods: "110" },
             },
         };
-        this.kubectl(["apply", "-f", "-"], { input: JSON.stringify(node) });
+        this.kubectl(["create", "-f", "-"], { input: JSON.stringify(node) });
+        const kwok = this.startProcess("kwok", path.join(this.bin, "kwok"), [
+            `--kubeconfig=${kubeconfig}`,
+            `--config=${this.kwokStages(this.images)}`,
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            `--node-ip=${NODE_IP}`,
+            "--server-address=127.0.0.1:10247",
+        ]);
+        // kube-proxy of the same Kubernetes module, nftables mode (GA since 1.33; needs nft), on the node's
+        // own Node object; conntrack's global table size is not the namespace's to set (it would exit), the
+        // per-namespace timeouts are left as they are. --cluster-cidr: traffic from outside the pod range to a
+        // Service is masqueraded, as on a cluster.
+        const proxy = this.startProcess("kube-proxy", path.join(this.bin, "kube-proxy"), [
+            `--kubeconfig=${kubeconfig}`,
+            "--proxy-mode=nftables",
+            `--hostname-override=${NODE_NAME}`,
+            `--cluster-cidr=${POD_CIDR}`,
+            "--nodeport-addresses=primary",
+            "--conntrack-max-per-core=0",
+            "--conntrack-tcp-timeout-established=0",
+            "--conntrack-tcp-timeout-close-wait=0",
+            "--healthz-bind-address=127.0.0.1:10256",
+            "--metrics-bind-address=127.0.0.1:10249",
+        ]);
+        const kubelet = this.startProcess("tier-kubelet", path.join(this.bin, "tier-kubelet"), [
+            "serve",
+            `--kubeconfig=${kubeconfig}`,
+            `--node-name=${NODE_NAME}`,
+            `--node-ip=${NODE_IP}`,
+            `--root=${path.join(this.dir, "kubelet")}`,
+            `--images=${imagesFile}`,
+            `--cluster-dns=${CLUSTER_DNS}`,
+        ]);
         const deadline = Date.now() + 120_000;
         for (;;) {
-            const ready = this.kubectl(["get", "node", "kwok-node-0", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"], { allowFail: true });
+            const ready = this.kubectl(["get", "node", NODE_NAME, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { allowFail: true });
             const sa = this.kubectl(["get", "serviceaccount", "default", "--namespace=default"], { allowFail: true });
-            if (ready.stdout.trim() === "True" && sa.status === 0) return;
-            for (const p of [kcm, scheduler, kwok]) {
+            if (ready.stdout.trim() === "True" && sa.status === 0) break;
+            for (const p of [kcm, scheduler, kwok, proxy, kubelet]) {
                 if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p.logFile)}`);
             }
             if (Date.now() > deadline) throw new Error(`the kwok node was not Ready in 120 s:\n${tail(kwok.logFile)}\n${tail(kcm.logFile)}`);
             await new Promise((resolve) => setTimeout(resolve, 500));
         }
+        if (this.images[COREDNS_IMAGE]) await this.startClusterDns();
+    }
+
+    /** The images the tier's kubelet stands in for, once the node runs (startNodes). */
+    images: Record<string, TierImage> = {};
+
+    /**
+     * Cluster DNS as kubeadm deploys it for Kubernetes 1.35 (cmd/kubeadm/app/phases/addons/dns/manifests.go):
+     * CoreDNS in kube-system with its RBAC, ConfigMap and Service kube-dns at the Service range's tenth IP.
+     * The Corefile is kubeadm's without `forward . /etc/resolv.conf` (there is no upstream resolver here, and
+     * nothing may leave the namespace) and so without `loop`, which only looks for a forwarding loop.
+     */
+    private async startClusterDns(): Promise<void> {
+        const corefile = [
+            ".:53 {",
+            "    errors",
+            "    health {",
+            "       lameduck 5s",
+            "    }",
+            "    ready",
+            "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
+            "       pods insecure",
+            "       fallthrough in-addr.arpa ip6.arpa",
+            "       ttl 30",
+            "    }",
+            "    prometheus :9153",
+            "    cache 30 {",
+            "       disable success cluster.local",
+            "       disable denial cluster.local",
+            "    }",
+            "    reload",
+            "    loadbalance",
+            "}",
+            "",
+        ].join("\n");
+        const labels = { "k8s-app": "kube-dns" };
+        const objects = [
+            { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "coredns", namespace: "kube-system" } },
+            {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "ClusterRole",
+                metadata: { name: "system:coredns" },
+                rules: [
+                    { apiGroups: [""], resources: ["endpoints", "services", "pods", "namespaces"], verbs: ["list", "watch"] },
+                    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+                ],
+            },
+            {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "ClusterRoleBinding",
+                metadata: { name: "system:coredns" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:coredns" },
+                subjects: [{ kind: "ServiceAccount", name: "coredns", namespace: "kube-system" }],
+            },
+            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "coredns", namespace: "kube-system" }, data: { Corefile: corefile } },
+            {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "coredns", namespace: "kube-system", labels },
+                spec: {
+                    replicas: 1,
+                    selector: { matchLabels: labels },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            serviceAccountName: "coredns",
+                            dnsPolicy: "Default",
+                            containers: [
+                                {
+                                    name: "coredns",
+                                    image: COREDNS_IMAGE,
+                                    args: ["-conf", "/etc/coredns/Corefile"],
+                                    volumeMounts: [{ name: "config-volume", mountPath: "/etc/coredns", readOnly: true }],
+                                    ports: [
+                                        { containerPort: 53, name: "dns", protocol: "UDP" },
+                                        { containerPort: 53, name: "dns-tcp", protocol: "TCP" },
+                                        { containerPort: 9153, name: "metrics", protocol: "TCP" },
+                                        { containerPort: 8181, name: "readiness-probe", protocol: "TCP" },
+                                    ],
+                                    readinessProbe: { httpGet: { path: "/ready", port: "readiness-probe", scheme: "HTTP" } },
+                                },
+                            ],
+                            volumes: [{ name: "config-volume", configMap: { name: "coredns", items: [{ key: "Corefile", path: "Corefile" }] } }],
+                        },
+                    },
+                },
+            },
+            {
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: { name: "kube-dns", namespace: "kube-system", labels: { ...labels, "kubernetes.io/name": "CoreDNS" } },
+                spec: {
+                    clusterIP: CLUSTER_DNS,
+                    selector: labels,
+                    ports: [
+                        { name: "dns", port: 53, protocol: "UDP", targetPort: 53 },
+                        { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: 53 },
+                        { name: "metrics", port: 9153, protocol: "TCP", targetPort: 9153 },
+                    ],
+                },
+            },
+        ];
+        this.kubectl(["apply", "-f", "-"], { input: objects.map((o) => JSON.stringify(o)).join("\n") });
+        this.kubectl(["rollout", "status", "deployment/coredns", "--namespace=kube-system", "--timeout=120s"]);
     }
 
     /** Stops every process (last started first), removes the namespace and the working folder. */
     async stop(): Promise<void> {
         for (const started of [...this.running].reverse()) await this.stopProcess(started);
         if (this.namespaceMade) run("ip", ["netns", "del", this.namespace], { allowFail: true });
-        fs.rmSync(this.dir, { recursive: true, force: true });
+        // REAL_TIER_KEEP=1 keeps the folder (every process's log, the kubelet's pods) to look at after a run.
+        if (process.env.REAL_TIER_KEEP === "1") process.stdout.write(`real tier: kept ${this.dir}\n`);
+        else fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }
