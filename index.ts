@@ -18,6 +18,7 @@ import { Addons } from "./components/mesh/addons";
 import { Verification, bookinfoNamespaceOf, kubeContextOf, verificationChecks, verificationInputsOf } from "./components/verify/verification";
 import { addonImages, controlPlaneImages, sampleImages } from "./components/istio/versions";
 import { certificatesFingerprint, injectorValues } from "./components/istio/chartValues";
+import { fieldManagerTransform, stackFieldManager } from "./components/fieldManager";
 
 const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 // The offline plan (scripts/offline-plan.ts) sets this: it runs nothing on the host, and Pulumi's mock
@@ -25,6 +26,11 @@ const settings = parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
 const offlinePlan = process.env.ISTIO_MINIKUBE_OFFLINE_PLAN === "1";
 const host = offlinePlan ? undefined : prepareHost(settings, { dryRun: pulumi.runtime.isDryRun(), project: pulumi.getProject(), stack: pulumi.getStack() });
 const kubeContextName = kubeContextOf(settings);
+// One server-side-apply field manager for every Kubernetes object of the stack, so an object a killed run
+// created has one owner after the next run creates it again (components/fieldManager.ts). The program's own
+// objects carry it in their inputs; the transform gives it to those the charts and YAML groups make.
+const fieldManager = stackFieldManager(pulumi.getProject(), pulumi.getStack());
+if (!offlinePlan) pulumi.runtime.registerResourceTransform(fieldManagerTransform(fieldManager));
 
 const cluster =
     settings.cluster.kind === "minikube"
@@ -81,6 +87,7 @@ const controlPlane = new IstioControlPlane("istio", {
     certificatesFingerprint: certificatesGeneration,
     owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
     istiodWaitsFor: preload?.loadsOf([istioImages.pilot]),
+    fieldManager,
 });
 
 const injector = new SidecarInjector("sidecar-injector", {
@@ -90,12 +97,14 @@ const injector = new SidecarInjector("sidecar-injector", {
     istiod: controlPlane.istiod,
     configInputs: { istioVersion: settings.istio.version, values: injectorValues(controlPlane.istiodValues), cluster: cluster.clusterIdentity },
     filesDir: settings.workDir,
+    fieldManager,
 });
 
 const namespaces = new MeshNamespaces("namespaces", {
     provider,
     namespaces: plannedNamespaces,
     injector: injector.webhook,
+    fieldManager,
 });
 
 const targets: SampleTarget[] = plannedNamespaces.map((ns) => ({ ...ns, ready: namespaces.ready.get(ns.namespace)! }));
@@ -120,6 +129,7 @@ const gateway = settings.gateway.enabled
           owner: ownerLabelValue(pulumi.getProject(), pulumi.getStack()),
           meshReady,
           images: preload?.loadsOf([istioImages.proxy]) ?? [],
+          fieldManager,
       })
     : undefined;
 const bookinfoNamespace = bookinfoNamespaceOf(settings);

@@ -13,6 +13,11 @@
 #
 # What was deployed comes from the stack's state (scripts/deployed-cluster.js), not from its config file,
 # which may have changed since, nor from its outputs, which a first `up` that failed half-way never wrote.
+#
+# What an interrupted run left is handled as in scripts/up.sh (docs/stacks.md#after-an-interruption): a lock its
+# killed process left is removed, never a live run's; after a destroy that succeeded, the creates it left
+# pending (which Pulumi keeps through destroy) are cleared when nothing of them can be left (the minikube
+# profile went with the destroy), and otherwise named with what to check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
@@ -22,6 +27,7 @@ parse_stack_and_flags destroy "$@"
 unset PULUMI_K8S_DELETE_UNREACHABLE
 [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "istio-minikube: '$stack' is not a stack name" >&2; exit 2; }
 require_answerable_confirmation destroy "${pulumi_flags[@]}"
+check_stack_lock "$stack" "npm run destroy"
 share_compile_cache
 
 read_deployed_cluster "$stack"
@@ -45,8 +51,19 @@ advice() {
 }
 
 destroy() {
-    pulumi destroy --stack "$stack" "${pulumi_flags[@]}" || { advice; exit 1; }
+    run_pulumi "npm run destroy" destroy --stack "$stack" "${pulumi_flags[@]}" || { advice; exit 1; }
 }
+
+# settle: the pending operations, once the destroy succeeded (a preview changes nothing, so nothing to settle).
+settle() {
+    local flag
+    [ "$pending_operations" != none ] || return 0
+    for flag in "${pulumi_flags[@]}"; do
+        case "$flag" in --preview-only | --preview-only=true) return 0 ;; esac
+    done
+    settle_pending_operations destroy "$stack" "$context" "$kind"
+}
+note_pending_operations "$stack" destroy
 
 case "$kind" in
     minikube)
@@ -55,7 +72,7 @@ case "$kind" in
         case "$state" in
             missing)
                 log "minikube profile '$context' no longer exists: the stack's Kubernetes objects went with it and are dropped from state."
-                PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy --stack "$stack" "${pulumi_flags[@]}"
+                PULUMI_K8S_DELETE_UNREACHABLE=true run_pulumi "npm run destroy" destroy --stack "$stack" "${pulumi_flags[@]}"
                 ;;
             running)
                 destroy
@@ -79,3 +96,4 @@ case "$kind" in
         destroy
         ;;
 esac
+settle

@@ -3,12 +3,12 @@
 
 # read_deployed_cluster STACK: the cluster the stack's state says it deployed to (scripts/deployed-cluster.js
 # over `pulumi stack export`). Sets deployed_kind (minikube, existing, or empty when nothing is deployed),
-# deployed_name (the minikube profile or the kubeconfig context) and deployed_replacing ("replacing" while
-# a replaced profile waits for its new start, else empty).
+# deployed_name (the minikube profile or the kubeconfig context), deployed_replacing ("replacing" while
+# a replaced profile waits for its new start, else empty) and stack_export (the export itself).
 read_deployed_cluster() {
-    local exported lines
-    exported=$(pulumi stack export --stack "$1") || die "could not read the state of stack '$1' (see above)"
-    lines=$(node scripts/deployed-cluster.js <<<"$exported") || die "could not read the state of stack '$1'"
+    local lines
+    stack_export=$(pulumi stack export --stack "$1") || die "could not read the state of stack '$1' (see above)"
+    lines=$(node scripts/deployed-cluster.js <<<"$stack_export") || die "could not read the state of stack '$1'"
     deployed_kind=""
     deployed_name=""
     deployed_replacing=""
@@ -90,4 +90,51 @@ require_answerable_confirmation() {
 # preload's; a value the user set wins, and NODE_DISABLE_COMPILE_CACHE still turns it off.
 share_compile_cache() {
     export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-minikube/node-compile-cache}"
+}
+
+# check_stack_lock STACK VIA: a lock a killed run left (its process gone) is named and removed; a live run's,
+# another machine's or an unreadable one stops here, naming it and what to do (scripts/stack-locks.js). Pulumi
+# itself would stop with "the stack is currently locked by 1 lock(s)" and advise `pulumi cancel`, which
+# removes every lock of the stack, a live run's too.
+check_stack_lock() {
+    node scripts/stack-locks.js check "$1" "$2" || exit 1
+}
+
+# run_pulumi VIA ARGS...: `pulumi ARGS` for the stack in $stack, leaving a record of the run first (its command
+# line, VIA and the time, keyed by its pid: the subshell becomes pulumi through exec) so that a lock a kill
+# leaves can be named with the command that took it; the record goes when the run is over. Returns pulumi's
+# status.
+run_pulumi() {
+    local via=$1 status=0
+    shift
+    (
+        node scripts/stack-locks.js record "$stack" "$via" "$BASHPID" pulumi "$@" || true
+        exec pulumi "$@"
+    ) || status=$?
+    node scripts/stack-locks.js forget "$stack" || true
+    return "$status"
+}
+
+# note_pending_operations STACK up|destroy: what the state's pending operations (scripts/pending-operations.js)
+# mean for the run about to start, said before Pulumi's own warning. Sets pending_operations: none, pending,
+# or kubernetes (creates of Kubernetes objects among them, which may exist in the cluster already).
+note_pending_operations() {
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    pending_operations=$(node scripts/pending-operations.js before "$1" "$2" <<<"$stack_export") || pending_operations=none
+}
+
+# settle_pending_operations up|destroy STACK CONTEXT KIND: after a run that succeeded, the pending operations an
+# interrupted run left are reconciled with the state: settled ones are cleared with `pulumi stack import` of
+# the state without them; one that is not is named with what to check, and the state is kept. Never fails
+# the run, which did succeed.
+settle_pending_operations() {
+    local exported outcome file
+    exported=$(pulumi stack export --stack "$2") || { log "istio-minikube: could not read the state of stack '$2' to clear its pending operations; the next npm run $1 -- $2 tries again."; return 0; }
+    file=$(mktemp "${TMPDIR:-/tmp}/istio-minikube-state.XXXXXX")
+    outcome=$(node scripts/pending-operations.js after "$1" "$2" "$3" "$4" "$file" <<<"$exported") || outcome=keep
+    if [ "$outcome" = import ]; then
+        run_pulumi "npm run $1" stack import --stack "$2" --file "$file" ||
+            log "istio-minikube: clearing the pending operations did not work (see above); the next npm run $1 -- $2 tries again."
+    fi
+    rm -f "$file"
 }

@@ -6,6 +6,9 @@
 # tools first.
 # The profile is started here, not in the program, because `pulumi up` begins with a preview, and a
 # preview must change nothing (components/cluster/minikubeCluster.ts resumeProfile).
+# What an interrupted run left is recovered here too (docs/stacks.md#after-an-interruption): a lock its killed
+# process left is removed (never a live run's), and the creates it left pending are cleared once this `up`
+# has created or taken over each of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . components/scripts/lib.sh
@@ -22,6 +25,7 @@ if ! [[ "$stack" =~ ^[A-Za-z0-9._-]+$ ]] || [ ! -f "Pulumi.$stack.yaml" ]; then
 fi
 command -v pulumi >/dev/null 2>&1 || { ./preflight; exit 1; }
 require_answerable_confirmation up "${pulumi_flags[@]}"
+check_stack_lock "$stack" "npm run up"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 pulumi stack select --create "$stack"
 
@@ -47,5 +51,19 @@ if [ "$kind" = minikube ] && command -v minikube >/dev/null 2>&1; then
             "then npm run up -- $stack to build it all again."
     fi
 fi
+note_pending_operations "$stack" up
+# An object whose create was interrupted may exist in the cluster, made by the killed run but in no state:
+# pulumi-kubernetes 4.29 and later refuse to create it again ("already exists") unless the provider upserts.
+# Its plugin reads PULUMI_K8S_UPSERT_EXISTING_OBJECTS where the provider's config does not set it
+# (provider.go Configure; the program keeps it out of that config, components/cluster/kubernetesProvider.ts),
+# so this one run takes such objects over, under the stack's field manager (components/fieldManager.ts).
+if [ "$pending_operations" = kubernetes ] && [ -z "${PULUMI_K8S_UPSERT_EXISTING_OBJECTS+set}" ]; then
+    export PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true
+fi
 share_compile_cache
-pulumi up --stack "$stack" "${pulumi_flags[@]}"
+status=0
+run_pulumi "npm run up" up --stack "$stack" "${pulumi_flags[@]}" || status=$?
+if [ "$status" = 0 ] && [ "$pending_operations" != none ]; then
+    settle_pending_operations up "$stack" "$profile" "$kind"
+fi
+exit "$status"

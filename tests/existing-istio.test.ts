@@ -221,7 +221,11 @@ describe("the upsertExistingObjects key", () => {
 
     test("istio-system carries the stack's owner label, the mark a later run recognises", async () => {
         const plan = await planFor("dev");
-        expect(byName(plan, "istio-system").inputs.metadata).toEqual({ name: "istio-system", labels: { [OWNER_LABEL]: "istio-minikube.dev" } });
+        expect(byName(plan, "istio-system").inputs.metadata).toEqual({
+            name: "istio-system",
+            labels: { [OWNER_LABEL]: "istio-minikube.dev" },
+            annotations: { "pulumi.com/patchFieldManager": "pulumi/istio-minikube/dev" },
+        });
     });
 });
 

@@ -122,8 +122,9 @@ describe("offline plan of the dev stack", () => {
         const patch = byName(plan, "default-injection-label");
         expect(patch.type).toBe("kubernetes:core/v1:NamespacePatch");
         expect(patch.inputs.metadata).toEqual({ name: "default", labels: { "istio-injection": "enabled" } });
-        expect(byName(plan, "manual-inject").inputs.metadata).toEqual({ name: "manual-inject", labels: { "istio-injection": "disabled" } });
-        expect(byName(plan, "outside-mesh").inputs.metadata).toEqual({ name: "outside-mesh", labels: { "istio-injection": "disabled" } });
+        // The namespaces the stack owns carry its field manager (components/fieldManager.ts); the patch of default does not.
+        expect(byName(plan, "manual-inject").inputs.metadata).toEqual({ name: "manual-inject", labels: { "istio-injection": "disabled" }, annotations: { "pulumi.com/patchFieldManager": "pulumi/istio-minikube/dev" } });
+        expect(byName(plan, "outside-mesh").inputs.metadata).toEqual({ name: "outside-mesh", labels: { "istio-injection": "disabled" }, annotations: { "pulumi.com/patchFieldManager": "pulumi/istio-minikube/dev" } });
     });
 
     test("manual namespaces get their samples through istioctl kube-inject with the local injector files", () => {
@@ -172,7 +173,7 @@ describe("ingress gateway, bookinfo's routes and the dashboards", () => {
 
     test("the gateway chart goes into istio-ingress, owned by the stack, injected by the program's webhook", () => {
         const namespace = byName(plan, "istio-ingress");
-        expect(namespace.inputs.metadata).toEqual({ name: "istio-ingress", labels: { "istio-minikube/stack": "istio-minikube.dev" } });
+        expect(namespace.inputs.metadata).toEqual({ name: "istio-ingress", labels: { "istio-minikube/stack": "istio-minikube.dev" }, annotations: { "pulumi.com/patchFieldManager": "pulumi/istio-minikube/dev" } });
         const chart = byName(plan, "istio-ingressgateway");
         expect(chart.type).toBe("kubernetes:helm.sh/v4:Chart");
         expect(chart.inputs).toMatchObject({ name: "istio-ingressgateway", namespace: "istio-ingress" });

@@ -6,6 +6,7 @@ import { IstioRelease } from "./istioRelease";
 import { MeshCertificates } from "../trust/meshCertificates";
 import { OWNER_LABEL } from "./existingIstio";
 import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
+import { withFieldManager } from "../fieldManager";
 
 export const ISTIO_NAMESPACE = "istio-system";
 
@@ -22,6 +23,8 @@ export interface IstioControlPlaneArgs {
     owner: string;
     /** What istiod's pod needs before it starts, beyond the charts and Secrets (the preload of its image). */
     istiodWaitsFor?: pulumi.Resource[];
+    /** The stack's server-side-apply field manager (components/fieldManager.ts), on every object made here. */
+    fieldManager: string;
     /**
      * Label the base chart's CRDs with the owner label through a Pulumi transform. The offline plan turns it
      * off: Pulumi's mock runtime has no callback server to register transforms with.
@@ -99,13 +102,17 @@ export class IstioControlPlane extends pulumi.ComponentResource {
 
         this.namespace = new k8s.core.v1.Namespace(
             ISTIO_NAMESPACE,
-            { metadata: { name: ISTIO_NAMESPACE, labels: { [OWNER_LABEL]: args.owner } } },
+            { metadata: withFieldManager({ name: ISTIO_NAMESPACE, labels: { [OWNER_LABEL]: args.owner } }, args.fieldManager) },
             k8sOpts,
         );
         const inNamespace = { ...k8sOpts, dependsOn: [this.namespace] };
 
         const secret = (name: string, type: string, data: pulumi.Input<{ [key: string]: string }>) =>
-            new k8s.core.v1.Secret(name, { metadata: { name, namespace: ISTIO_NAMESPACE }, type, stringData: pulumi.secret(data) }, inNamespace);
+            new k8s.core.v1.Secret(
+                name,
+                { metadata: withFieldManager({ name, namespace: ISTIO_NAMESPACE }, args.fieldManager), type, stringData: pulumi.secret(data) },
+                inNamespace,
+            );
         const pluginCa = secret(
             "cacerts",
             "Opaque",
@@ -147,7 +154,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                 new k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
                     webhookName,
                     {
-                        metadata: { name: webhookName, labels: VALIDATION_WEBHOOK_LABELS },
+                        metadata: withFieldManager({ name: webhookName, labels: VALIDATION_WEBHOOK_LABELS }, args.fieldManager),
                         webhooks: pulumi.output(certificates.trustBundle).apply((bundle) => validationWebhooks(webhookName, base64(bundle), ISTIO_NAMESPACE)),
                     },
                     // After istiod: with failurePolicy Fail, an Istio object created while nothing serves /validate fails.
@@ -162,7 +169,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             {
                 apiVersion: "security.istio.io/v1",
                 kind: "PeerAuthentication",
-                metadata: { name: "default", namespace: ISTIO_NAMESPACE },
+                metadata: withFieldManager({ name: "default", namespace: ISTIO_NAMESPACE }, args.fieldManager),
                 spec: { mtls: { mode: args.mtls } },
             },
             { ...k8sOpts, dependsOn: [this.istiod, ...this.validationWebhooks] },

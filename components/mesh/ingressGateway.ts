@@ -4,6 +4,7 @@ import { GATEWAY_NAMESPACE, GatewayServiceType } from "../config";
 import { gatewayChartValues } from "../istio/chartValues";
 import { IstioRelease } from "../istio/istioRelease";
 import { OWNER_LABEL } from "../istio/existingIstio";
+import { withFieldManager } from "../fieldManager";
 
 /**
  * The Helm release name. The chart names its objects after it and derives the pod labels from it
@@ -26,6 +27,8 @@ export interface IngressGatewayArgs {
     meshReady: pulumi.Resource[];
     /** The preload of the proxy image. */
     images: pulumi.Resource[];
+    /** The stack's server-side-apply field manager (components/fieldManager.ts), on every object made here. */
+    fieldManager: string;
 }
 
 /**
@@ -44,7 +47,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         // webhook's object selector matches in a namespace without the label (sidecarInjector.ts).
         this.namespace = new k8s.core.v1.Namespace(
             GATEWAY_NAMESPACE,
-            { metadata: { name: GATEWAY_NAMESPACE, labels: { [OWNER_LABEL]: args.owner } } },
+            { metadata: withFieldManager({ name: GATEWAY_NAMESPACE, labels: { [OWNER_LABEL]: args.owner } }, args.fieldManager) },
             k8sOpts,
         );
         this.chart = new k8s.helm.v4.Chart(

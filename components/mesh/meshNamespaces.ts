@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { INJECTION_LABEL } from "./sidecarInjector";
 import { OUTSIDE_MESH_NAMESPACE, SampleName, StackSettings } from "../config";
+import { withFieldManager } from "../fieldManager";
 
 /** Namespaces every cluster has; the program labels them but never owns (or deletes) them. */
 export const PREEXISTING_NAMESPACES = ["default"] as const;
@@ -39,6 +40,11 @@ export interface MeshNamespacesArgs {
     namespaces: NamespacePlan[];
     /** The injector webhook: labelling a namespace for injection before it exists makes no sense. */
     injector: pulumi.Resource;
+    /**
+     * The stack's server-side-apply field manager (components/fieldManager.ts), on the namespaces the stack
+     * owns; not on the patch of `default`, which keeps a manager of its own.
+     */
+    fieldManager: string;
 }
 
 /**
@@ -58,7 +64,7 @@ export class MeshNamespaces extends pulumi.ComponentResource {
             const resourceOpts = { parent: this, provider: args.provider, dependsOn: [args.injector] };
             const resource = (PREEXISTING_NAMESPACES as readonly string[]).includes(ns)
                 ? new k8s.core.v1.NamespacePatch(`${ns}-injection-label`, { metadata }, resourceOpts)
-                : new k8s.core.v1.Namespace(ns, { metadata }, resourceOpts);
+                : new k8s.core.v1.Namespace(ns, { metadata: withFieldManager(metadata, args.fieldManager) }, resourceOpts);
             this.ready.set(ns, resource);
         }
         this.registerOutputs({ namespaces: args.namespaces.map(({ namespace, injection }) => ({ name: namespace, injection })) });

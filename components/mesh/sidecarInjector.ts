@@ -4,6 +4,7 @@ import * as command from "@pulumi/command";
 import * as path from "path";
 import { createHash } from "crypto";
 import { scriptCommand } from "../scripts";
+import { withFieldManager } from "../fieldManager";
 
 export const INJECTOR_WEBHOOK_NAME = "istio-sidecar-injector";
 export const INJECTION_LABEL = "istio-injection";
@@ -97,6 +98,8 @@ export interface SidecarInjectorArgs {
     configInputs: pulumi.Input<Record<string, unknown>>;
     /** Folder for the local copies (per stack). */
     filesDir: string;
+    /** The stack's server-side-apply field manager (components/fieldManager.ts), on every object made here. */
+    fieldManager: string;
 }
 
 /**
@@ -115,10 +118,10 @@ export class SidecarInjector extends pulumi.ComponentResource {
         this.webhook = new k8s.admissionregistration.v1.MutatingWebhookConfiguration(
             INJECTOR_WEBHOOK_NAME,
             {
-                metadata: {
-                    name: INJECTOR_WEBHOOK_NAME,
-                    labels: { app: "sidecar-injector", "app.kubernetes.io/managed-by": "istio-minikube" },
-                },
+                metadata: withFieldManager(
+                    { name: INJECTOR_WEBHOOK_NAME, labels: { app: "sidecar-injector", "app.kubernetes.io/managed-by": "istio-minikube" } },
+                    args.fieldManager,
+                ),
                 webhooks: pulumi.output(args.trustBundlePem).apply((pem) => sidecarInjectorWebhooks(Buffer.from(pem).toString("base64"))),
             },
             // After istiod is ready: with failurePolicy Fail, a pod created while nothing serves /inject fails.
