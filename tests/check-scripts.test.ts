@@ -475,6 +475,23 @@ describe("check-curl-with-certs.sh (check 4)", () => {
     });
 });
 
+describe("refused_by_peer (check-lib.sh): how the curl checks read a refusal", () => {
+    /** Sources the library as the checks do and asks it about each exit code. */
+    const refused = (codes: number[]): Record<number, boolean> => {
+        const script = `. components/scripts/checks/check-lib.sh; for c in ${codes.join(" ")}; do if refused_by_peer "$c"; then echo "$c yes"; else echo "$c no"; fi; done`;
+        const out = execFileSync("bash", ["-c", script], { cwd: ROOT, env: { ...process.env, CHECK_NAME: "x", KUBE_CONTEXT: "x" }, encoding: "utf8" });
+        return Object.fromEntries(out.trim().split("\n").map((l) => [Number(l.split(" ")[0]), l.endsWith("yes")]));
+    };
+
+    test("every way upstream Envoy refuses a client under STRICT counts: the handshake (35), an empty reply (52), a reset (56), and under TLS 1.3 a failed send (55) or the HTTP/2 layer (16)", () => {
+        expect(refused([16, 35, 52, 55, 56])).toEqual({ 16: true, 35: true, 52: true, 55: true, 56: true });
+    });
+
+    test("nothing else does: success, a name that does not resolve (6), no one listening (7), a timeout (28), an unknown error", () => {
+        expect(refused([0, 1, 6, 7, 28, 60])).toEqual({ 0: false, 1: false, 6: false, 7: false, 28: false, 60: false });
+    });
+});
+
 describe("check-curl-without-certs.sh (check 5)", () => {
     const check = () => spec("check-curl-without-certs.sh");
     const EXPECTED = "the TLS handshake to details:9080 refused without a client certificate";
