@@ -34,6 +34,13 @@ export function certificatesFingerprint(settings: {
     return createHash("sha256").update(JSON.stringify({ organization, servingDnsNames, validityDays, rotation, ...retired, ...signing })).digest("hex").slice(0, 16);
 }
 
+/** The annotation by which pulumi-kubernetes orders the objects of one chart or YAML group. */
+export const DEPENDS_ON_ANNOTATION = "config.kubernetes.io/depends-on";
+/** The istiod chart's ConfigMaps istiod reads at its start: the mesh config and the injector's templates and values. */
+export const ISTIOD_CONFIG_MAPS = ["istio", "istio-sidecar-injector"];
+/** Where Istio's control plane runs. */
+export const ISTIO_NAMESPACE = "istio-system";
+
 export interface ChartValueInputs {
     istioVersion: string;
     /** certificatesFingerprint() of the stack's certificate settings. */
@@ -90,6 +97,13 @@ export function istiodChartValues(inputs: ChartValueInputs): Record<string, unkn
             // New certificates (certificates.rotation) roll istiod, so it starts on the new Secrets
             // (templates/deployment.yaml renders podAnnotations onto the pod template).
             podAnnotations: { [CERTIFICATES_ANNOTATION]: inputs.certificates },
+            // istiod reads the injector's ConfigMap once, when it starts, and serves no /inject without it
+            // (pilot/pkg/bootstrap/sidecarinjector.go: "Skipping sidecar injector, template not found"); the mesh
+            // config likewise. Helm applies ConfigMaps before Deployments (its install order), but a Pulumi
+            // chart creates its objects side by side, so istiod's pod could start first and every injected pod
+            // be refused with a 404. Its Deployment waits for both (config.kubernetes.io/depends-on, which
+            // pulumi-kubernetes' Chart v4 orders a chart's objects by: provider/pkg/provider/yaml/v2 Register).
+            deploymentAnnotations: { [DEPENDS_ON_ANNOTATION]: ISTIOD_CONFIG_MAPS.map((name) => `/namespaces/${ISTIO_NAMESPACE}/ConfigMap/${name}`).join(",") },
             autoscaleEnabled: false,
             // The demo profile's requests (files/profile-demo.yaml): istiod fits beside bookinfo on 4 CPUs.
             resources: { requests: { cpu: "10m", memory: "100Mi" } },

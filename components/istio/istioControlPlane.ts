@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { MtlsMode } from "../config";
-import { baseChartValues, istiodChartValues } from "./chartValues";
+import { baseChartValues, istiodChartValues, ISTIO_NAMESPACE } from "./chartValues";
 import { IstioRelease } from "./istioRelease";
 import { MeshCertificates } from "../trust/meshCertificates";
 import { OWNER_LABEL } from "./existingIstio";
 import { validationWebhooks, VALIDATION_WEBHOOK_LABELS, VALIDATION_WEBHOOK_NAMES } from "./validationWebhooks";
 import { withFieldManager } from "../fieldManager";
 
-export const ISTIO_NAMESPACE = "istio-system";
+export { ISTIO_NAMESPACE };
 
 export interface IstioControlPlaneArgs {
     provider: k8s.Provider;
