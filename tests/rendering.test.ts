@@ -9,7 +9,7 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { sidecarInjectorWebhooks, injectorFiles } from "../components/mesh/sidecarInjector";
 import { baseChartValues, certificatesFingerprint, istiodChartValues } from "../components/istio/chartValues";
-import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, toManifest } from "../components/mesh/sampleManifests";
+import { OUTPUT_CERTS_ANNOTATIONS, prepareSampleObjects, READY_TIMEOUT_SECONDS, ROLL_OVERLAP_SECONDS, toManifest } from "../components/mesh/sampleManifests";
 import { injectionLabels } from "../components/mesh/meshNamespaces";
 import { MTLS_MODES } from "../components/config";
 import { pluginCaSecretData, servingSecretData } from "../components/istio/istioControlPlane";
@@ -83,6 +83,8 @@ describe("chart values", () => {
         ]);
         // New certificates roll istiod.
         expect(values.pilot.podAnnotations).toEqual({ "istio-minikube/certificates": "0123456789abcdef" });
+        // istiod's Deployment waits for the ConfigMaps it reads only when it starts.
+        expect(values.pilot.deploymentAnnotations).toEqual({ "config.kubernetes.io/depends-on": "/namespaces/istio-system/ConfigMap/istio,/namespaces/istio-system/ConfigMap/istio-sidecar-injector" });
         expect(values.pilot.autoscaleEnabled).toBe(false);
     });
 
@@ -170,6 +172,28 @@ describe("sample manifests", () => {
         for (const o of objects.filter((x) => x.kind === "Deployment")) {
             expect(o.metadata!.annotations!["pulumi.com/timeoutSeconds"]).toBe(String(READY_TIMEOUT_SECONDS));
         }
+    });
+
+    test("a roll drops no request: the new pod serves a while before the old one goes, and the old one serves on a while after", () => {
+        const objects = prepareSampleObjects(manifest, { namespace: "demo" });
+        const deployments = objects.filter((x) => x.kind === "Deployment");
+        expect(deployments.length).toBeGreaterThan(0);
+        for (const o of deployments) {
+            expect(o.spec!.minReadySeconds).toBe(ROLL_OVERLAP_SECONDS);
+            for (const c of o.spec!.template.spec.containers) expect(c.lifecycle.preStop).toEqual({ sleep: { seconds: ROLL_OVERLAP_SECONDS } });
+            expect(() => new Deployment(o as never).validate()).not.toThrow();
+        }
+        // A pod with no time for it (the curl sample's grace period of 0 s) gets no hook; a hook of its own stays.
+        const quick = prepareSampleObjects(
+            toManifest([{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "q" }, spec: { selector: { matchLabels: { a: "q" } }, template: { metadata: { labels: { a: "q" } }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: "c", image: "i" }] } } } }]),
+            { namespace: "demo" },
+        )[0];
+        expect(quick.spec!.template.spec.containers[0].lifecycle).toBeUndefined();
+        const own = prepareSampleObjects(
+            toManifest([{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "o" }, spec: { selector: { matchLabels: { a: "o" } }, template: { metadata: { labels: { a: "o" } }, spec: { containers: [{ name: "c", image: "i", lifecycle: { preStop: { exec: { command: ["stop"] } } } }] } } } }]),
+            { namespace: "demo" },
+        )[0];
+        expect(own.spec!.template.spec.containers[0].lifecycle.preStop).toEqual({ exec: { command: ["stop"] } });
     });
 
     test("preparation does not change the input and round-trips through YAML", () => {

@@ -59,13 +59,41 @@ function withPodAnnotations(obj: K8sObject, annotations: Record<string, string>)
     template.metadata.annotations = { ...(template.metadata.annotations ?? {}), ...annotations };
 }
 
-/** Parses a multi-document manifest, places every object in `namespace`, bounds readiness, adds the cert annotations. */
+/**
+ * How long a rolled sample's new pod is Ready before its old one is taken down, and how long the old one
+ * keeps serving once it is. Every rotation step rolls the samples (their certificates annotation), and a roll
+ * must drop no request between sidecars (docs/trust.md): the peers' Envoys learn of a new endpoint, and of an
+ * old one going, from istiod's next push of endpoints (a debounce of 100 ms, then the push to every proxy),
+ * which takes a second or two on a busy laptop. Without these, the old pod's app exits on SIGTERM at once,
+ * while peers still send to it (the real tier measured failed requests in a rotation step).
+ */
+export const ROLL_OVERLAP_SECONDS = 5;
+
+/** minReadySeconds, and a preStop sleep for each container that has no hook and time for it (its grace period). */
+function withLosslessRoll(deployment: K8sObject): void {
+    const spec = (deployment.spec ??= {});
+    spec.minReadySeconds ??= ROLL_OVERLAP_SECONDS;
+    const podSpec = spec.template?.spec;
+    if (!podSpec) return;
+    const grace = podSpec.terminationGracePeriodSeconds ?? 30;
+    if (grace <= ROLL_OVERLAP_SECONDS) return; // the curl sample's 0 s: it serves nothing, and dies at once
+    for (const container of podSpec.containers ?? []) {
+        container.lifecycle ??= {};
+        container.lifecycle.preStop ??= { sleep: { seconds: ROLL_OVERLAP_SECONDS } };
+    }
+}
+
+/**
+ * Parses a multi-document manifest, places every object in `namespace`, bounds readiness, keeps a roll from
+ * dropping requests (withLosslessRoll), adds the cert annotations.
+ */
 export function prepareSampleObjects(manifest: string, options: PrepareOptions): K8sObject[] {
     return parseObjects(manifest).map((original) => {
         const obj = structuredClone(original);
         obj.metadata = { ...(obj.metadata ?? {}), namespace: options.namespace };
         if (obj.kind === "Deployment") {
             obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), "pulumi.com/timeoutSeconds": String(READY_TIMEOUT_SECONDS) };
+            withLosslessRoll(obj);
             withPodAnnotations(obj, {
                 ...(options.podAnnotations ?? {}),
                 ...(obj.metadata.name === options.outputCertsDeployment ? OUTPUT_CERTS_ANNOTATIONS : {}),
