@@ -1,10 +1,13 @@
 // The dev stack's lifecycle under the real Pulumi engine, as a user on a fresh laptop runs it: no minikube
 // profile yet, plain `pulumi preview`, then `pulumi up`. minikube and docker are stand-ins
 // (e2e/harness/standins.ts): `minikube start` points the profile's context at the tier's local API server,
-// and image loads are recorded; MinikubeCluster's and ImagePreload's commands run for real against them.
-// Everything else is as in lifecycle-cluster.e2e.ts.
+// `minikube ip` gives the node's address, and image loads are recorded; MinikubeCluster's and ImagePreload's
+// commands run for real against them. Everything else is as in lifecycle-cluster.e2e.ts: the pods run, with
+// real Envoy sidecars, and every check runs; the product page answers on the gateway's node port.
 import { backendText, exportState, figuresLine, plainPrivateKeys, run, noopPreviewSeconds, noopUpSeconds, noopSamplesLine } from "./harness/pulumiStack";
-import { createPod, DATA_PLANE_CHECKS, deploymentAvailable, gatewayNodePort, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, unexpectedDeletes, World } from "./harness/lifecycle";
+import { ALL_CHECKS, createPod, deploymentAvailable, gatewayNodePort, gatewayPods, getJson, objectNames, offlinePlanOf, plannedResources, podContainers, RELEASE_URL, stackOutputs, startWorld, stopWorld, World } from "./harness/lifecycle";
+import { unexpectedChanges } from "./harness/rotation";
+import { breakSidecars } from "./harness/dataPlane";
 import { missingProfilePreviewMessage } from "../components/cluster/hostPreparation";
 
 jest.setTimeout(20 * 60_000);
@@ -19,15 +22,9 @@ const outputs = () => stackOutputs(world);
 
 beforeAll(async () => {
     world = await startWorld(STACK);
-    // Pulumi.dev.yaml as it is (kvm2, 4 CPUs, 8 GB, STRICT, default auto, manual-inject manual), plus the two
-    // settings a machine without internet and without a data plane needs.
-    await world.harness.stack.setAllConfig(
-        {
-            "istio-minikube:istio.releaseUrl": { value: RELEASE_URL },
-            ...Object.fromEntries(DATA_PLANE_CHECKS.map((check, i) => [`istio-minikube:skipChecks[${i}]`, { value: check }])),
-        },
-        true,
-    );
+    // Pulumi.dev.yaml as it is (kvm2, 4 CPUs, 8 GB, STRICT, default auto, manual-inject manual), plus the one
+    // setting a machine without internet needs.
+    await world.harness.stack.setAllConfig({ "istio-minikube:istio.releaseUrl": { value: RELEASE_URL } }, true);
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -59,7 +56,9 @@ describe("the dev stack on a fresh machine (stand-in minikube)", () => {
             for (const [pod, containers] of Object.entries(podContainers(world, namespace))) expect({ pod, containers }).toEqual({ pod, containers: expect.arrayContaining(["istio-proxy"]) });
         }
         expect(createPod(world, "default", "probe-dev")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
-        expect((out.verificationResults as { check: string; status: string }[]).map((r) => r.status)).toEqual(["pass", "pass", "pass", "skipped", "skipped", "skipped", "skipped"]);
+        const results = out.verificationResults as { check: string; status: string; detail: string }[];
+        expect(results.map((r) => [r.check, r.status])).toEqual(ALL_CHECKS.map((c) => [c, "pass"]));
+        process.stdout.write(`checks (${STACK}):\n${results.map((r) => `  ${r.check}: ${r.detail}`).join("\n")}\n`);
     });
 
     test("the getting-started view: the gateway injected by the real istiod with the gateway template, bookinfo routed, the URL from minikube, the dashboards up", async () => {
@@ -77,6 +76,9 @@ describe("the dev stack on a fresh machine (stand-in minikube)", () => {
         const node = getJson(world, ["get", "nodes"]).items[0];
         const address = node.status.addresses.find((a: { type: string }) => a.type === "InternalIP").address;
         expect(out.bookinfoUrl).toBe(`http://${address}:${gatewayNodePort(world)}/productpage`);
+        // From the host, through kube-proxy's node port, the gateway's Envoy and productpage's sidecar.
+        const page = world.cluster.exec("curl", ["--silent", "--show-error", "--max-time", "10", out.bookinfoUrl]).stdout;
+        expect(page).toContain("<title>Simple Bookstore App</title>");
         expect(world.standins.calls()).toContain("ip --profile=istio-dev");
         expect(out.dashboards).toEqual(["prometheus", "kiali"]);
         for (const name of ["prometheus", "kiali"]) expect({ name, available: deploymentAvailable(world, "istio-system", name) }).toEqual({ name, available: true });
@@ -98,11 +100,57 @@ describe("the dev stack on a fresh machine (stand-in minikube)", () => {
         const before = (await outputs()).rootCertificate as string;
         await world.harness.stack.setConfig("istio-minikube:certificates.rotation", { value: "1" }, true);
         await run(world.harness, "preview (rotation)", (o) => world.harness.stack.preview(o));
-        expect(unexpectedDeletes(world.harness)).toEqual([]);
+        expect(unexpectedChanges(world.harness.steps)).toEqual([]);
         figures.rotation = (await run(world.harness, "up (rotation)", (o) => world.harness.stack.up(o))).seconds;
         expect((await outputs()).rootCertificate).not.toBe(before);
         expect(createPod(world, "manual-inject", "probe-no-webhook")).toEqual({ containers: ["app"] });
         expect(createPod(world, "default", "probe-rotated")).toEqual({ containers: expect.arrayContaining(["istio-proxy"]) });
+    });
+
+    /** A details pod Ready again with its istio-proxy started again by the kubelet. */
+    const detailsBack = () =>
+        getJson(world, ["get", "pods", "--namespace=default", "--selector=app=details"]).items.some(
+            (pod: any) =>
+                !pod.metadata.deletionTimestamp &&
+                (pod.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True") &&
+                [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].some((c: any) => c.name === "istio-proxy" && c.restartCount > 0),
+        );
+
+    const checkResults = async () =>
+        Object.fromEntries(((await outputs()).verificationResults as { check: string; status: string; detail: string }[]).map((r) => [r.check, r]));
+
+    test("with istio.mtls PERMISSIVE, plain text from outside the mesh is served, as on minikube; the checks that need STRICT say why they are skipped", async () => {
+        await world.harness.stack.setConfig("istio-minikube:istio.mtls", { value: "PERMISSIVE" }, true);
+        await run(world.harness, "up (PERMISSIVE)", (o) => world.harness.stack.up(o));
+        const results = await checkResults();
+        expect(results["plaintext-from-outside"]).toEqual({ check: "plaintext-from-outside", status: "pass", detail: "from outside the mesh: served (HTTP 200)" });
+        expect(results["mtls-mode"]).toEqual({ check: "mtls-mode", status: "pass", detail: "PeerAuthentication istio-system/default: mode PERMISSIVE" });
+        for (const check of ["curl-with-certificates", "curl-without-certificates"]) expect(results[check]).toEqual({ check, status: "skipped", detail: expect.stringContaining("PERMISSIVE") });
+    });
+
+    test("a broken data plane fails up with the check's message: details' Envoy gone, back to STRICT fails naming what the curl checks expected and saw; with the sidecar back, up converges", async () => {
+        const restore = breakSidecars(world.cluster, "default", "app=details");
+        let failure = "";
+        try {
+            await world.harness.stack.setConfig("istio-minikube:istio.mtls", { value: "STRICT" }, true);
+            failure = await run(world.harness, "up (details' sidecar broken)", (o) => world.harness.stack.up(o)).then(
+                () => "",
+                (err: Error) => err.message,
+            );
+        } finally {
+            restore();
+        }
+        process.stdout.write(`broken data plane (dev): ${failure.split("\n").filter((l) => l.includes("Check \"")).join("\n")}\n`);
+        expect(failure).toMatch(/Check "curl-with-certificates" failed after 30 attempt\(s\)\. \| expected: HTTP 200 from https:\/\/details:9080\/details\/0 with the certificates in \/etc\/certs \| seen: +curl exit 7/);
+        expect(failure).toMatch(/Check "plaintext-from-outside" failed after 30 attempt\(s\)/);
+        // The agent, continued, finds Envoy gone and exits; the kubelet starts the container again.
+        for (let waited = 0; !detailsBack(); waited += 1000) {
+            if (waited > 180_000) throw new Error(`details' sidecar did not come back: ${JSON.stringify(getJson(world, ["get", "pods", "--namespace=default", "--selector=app=details"]))}`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        await run(world.harness, "up (details' sidecar back)", (o) => world.harness.stack.up(o));
+        const results = await checkResults();
+        expect(ALL_CHECKS.filter((check) => results[check]?.status !== "pass")).toEqual([]);
     });
 
     test("the state holds no private key in plain text", async () => {

@@ -107,7 +107,7 @@ describe("the tier's kubelet runs a pod as its spec says", () => {
         const stored = get(["get", "pod", "spec-check", `--namespace=${NS}`]);
         expect(stored.status.podIP).toMatch(/^10\.244\.0\.\d+$/);
         expect(stored.status.hostIP).toBe(NODE_IP);
-        const addresses = exec("spec-check", "main", ["ip", "-o", "-4", "addr", "show"]).stdout;
+        const addresses = exec("spec-check", "main", ["cat", "/proc/net/fib_trie"]).stdout;
         expect(addresses).toContain(stored.status.podIP);
         expect(addresses).not.toContain(NODE_IP);
         expect(exec("spec-check", "main", ["cat", "/etc/hostname"]).stdout.trim()).toBe("spec-check");
@@ -148,7 +148,8 @@ describe("the tier's kubelet runs a pod as its spec says", () => {
         await waitFor("the pod to be Ready", () => podReady("spec-check"), 30_000);
     });
 
-    test("`kubectl exec` gives the command's exit code and stdin", () => {
+    test("`kubectl exec` runs in the container's PID namespace, and gives the command's exit code and stdin", () => {
+        expect(exec("spec-check", "main", ["cat", "/proc/1/cmdline"]).stdout.split("\0")[0]).toBe("sleep");
         const result = exec("spec-check", "main", ["sh", "-c", "exit 7"], true);
         expect(result.status).toBe(7);
         expect(cluster.kubectl(["exec", "-i", `--namespace=${NS}`, "spec-check", "-c", "main", "--", "cat"], { input: "through stdin" }).stdout).toBe("through stdin");

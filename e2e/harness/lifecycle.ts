@@ -1,11 +1,13 @@
-// What the lifecycle suites share: the tier's world for one stack (a local cluster with a fake node, the
-// real istiod following the program's Secrets, the release served on loopback, the stack under the real
-// CLI) and the look-ups the assertions make in the API server.
+// What the lifecycle suites share: the tier's world for one stack (a local cluster whose node runs the pods
+// the tier can run, istiod and the injected samples with their Envoy sidecars among them; the tier's
+// Telemetry for upstream Envoy and its load balancer; the release served on loopback; the stack under the
+// real CLI) and the look-ups the assertions make in the API server.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { API_SERVER, LocalCluster, realTierBin, TOKEN } from "./localCluster";
-import { IstiodSupervisor } from "./istiod";
+import { PAUSE_IMAGE } from "./images";
+import { startTierServices } from "./tierServices";
 import { newStack, StackHarness } from "./pulumiStack";
 import { Standins, writeStandins } from "./standins";
 import type { Plan } from "../../scripts/offline-plan";
@@ -14,20 +16,20 @@ import { planInChild } from "../../tests/helpers/plan";
 export const ISTIO_RELEASE = "1.30.3";
 const RELEASE_PORT = 8099;
 export const RELEASE_URL = `http://127.0.0.1:${RELEASE_PORT}/istio-${ISTIO_RELEASE}-linux-amd64.tar.gz`;
-/** The checks that need a data plane (Envoy), which cannot run here. */
-export const DATA_PLANE_CHECKS = ["curl-with-certificates", "curl-without-certificates", "plaintext-from-outside", "ingress-productpage"];
+/** Every check the program runs, in its order (components/verify/verification.ts): none is skipped in the tier. */
+export const ALL_CHECKS = ["control-plane-ready", "mtls-mode", "sidecars-injected", "curl-with-certificates", "curl-without-certificates", "plaintext-from-outside", "ingress-productpage"];
 
 export interface World {
     bin: string;
     root: string;
     cluster: LocalCluster;
-    istiod: IstiodSupervisor;
+    services: { stop(): Promise<void> };
     standins: Standins;
     kubeconfig: string;
     harness: StackHarness;
 }
 
-/** Starts the cluster, its node, the release server and istiod's supervisor, and makes a new stack `stack`. */
+/** Starts the cluster, its node, the tier's services and the release server, and makes a new stack `stack`. */
 export async function startWorld(stack: string, kubeContext?: string): Promise<World> {
     const bin = realTierBin("pulumi");
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "imk-lifecycle-"));
@@ -45,14 +47,13 @@ export async function startWorld(stack: string, kubeContext?: string): Promise<W
     if (kubeContext) fs.copyFileSync(cluster.writeKubeconfig(kubeContext), kubeconfig);
     else fs.writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }), { mode: 0o600 });
     cluster.startProcess("release-server", "python3", ["-m", "http.server", "--bind", "127.0.0.1", String(RELEASE_PORT), "--directory", path.join(bin, "release")]);
-    const istiod = new IstiodSupervisor(cluster, bin);
-    istiod.watch();
+    const services = startTierServices(cluster);
     const standins = writeStandins(root, { kubectl: path.join(bin, "kubectl"), server: API_SERVER, token: TOKEN });
     try {
         const harness = await newStack({ name: stack, cluster, bin, root, kubeconfig, extraPath: [standins.dir], env: standins.env });
-        return { bin, root, cluster, istiod, standins, kubeconfig, harness };
+        return { bin, root, cluster, services, standins, kubeconfig, harness };
     } catch (err) {
-        await istiod.stop();
+        await services.stop();
         await cluster.stop();
         throw err;
     }
@@ -60,7 +61,7 @@ export async function startWorld(stack: string, kubeContext?: string): Promise<W
 
 export async function stopWorld(world: World | undefined): Promise<void> {
     if (!world) return;
-    await world.istiod.stop();
+    await world.services.stop();
     await world.cluster.stop();
     fs.rmSync(world.root, { recursive: true, force: true });
 }
@@ -108,9 +109,12 @@ export function gatewayNodePort(world: World): number {
     return service.spec.ports.find((p: { name: string }) => p.name === "http2").nodePort;
 }
 
-/** Creates a bare pod and returns its containers as the API server stored it (after the webhooks). */
+/**
+ * Creates a bare pod and returns its containers as the API server stored it (after the webhooks). Its image
+ * is one the tier does not run (kwok's alone): the question is admission, and the pod is deleted at once.
+ */
 export function createPod(world: World, namespace: string, name: string): { containers?: string[]; error?: string } {
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec: { containers: [{ name: "app", image: "docker.io/curlimages/curl:8.16.0" }] } };
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec: { containers: [{ name: "app", image: PAUSE_IMAGE }] } };
     const result = world.cluster.kubectl(["create", "-f", "-", "-o", "json"], { input: JSON.stringify(pod), allowFail: true });
     if (result.status !== 0) return { error: result.stderr };
     const spec = (JSON.parse(result.stdout) as { spec: { containers: { name: string }[]; initContainers?: { name: string }[] } }).spec;
@@ -138,15 +142,4 @@ export function plannedResources(harness: StackHarness): string[] {
 /** The stack's outputs, as `pulumi stack output` gives them. */
 export async function stackOutputs(world: World): Promise<Record<string, any>> {
     return Object.fromEntries(Object.entries(await world.harness.stack.outputs()).map(([k, v]) => [k, v.value]));
-}
-
-/**
- * What the last operation deleted or replaced, but the checks (which a rotation replaces on purpose, to run
- * again): what a rotation's or retire step's preview must not list. The certificates are updated in place.
- */
-export function unexpectedDeletes(harness: StackHarness): string[] {
-    return harness.steps
-        .filter((s) => ["delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
-        .filter((s) => !/::check-[a-z-]+$/.test(s.urn))
-        .map((s) => `${s.op} ${s.urn}`);
 }

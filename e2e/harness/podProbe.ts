@@ -1,77 +1,59 @@
-// A bounded probe of pod admission while something else runs (a rotation's `up`): it creates a bare pod in
-// an injected namespace every `intervalMs`, at most `maxAttempts` times, and sorts each outcome by cause.
+// A bounded probe of pod admission while something else runs (a rotation step's `up`): it creates a bare pod
+// in an injected namespace every `intervalMs`, at most `maxAttempts` times, and sorts each outcome by cause.
 // With failurePolicy Fail, the API server refuses a pod whenever its call to istiod's /inject fails, and its
 // message says why (k8s.io/apiserver pkg/admission/plugin/webhook/errors: "failed calling webhook ... : Post
-// ...: <the dial or TLS error>"):
-// - "x509: certificate signed by unknown authority": the webhook's caBundle does not hold the root of the
-//   certificate istiod presents. The program's fault: what a rotation must never cause.
-// - "connection refused": nothing answers behind Service istiod, or a call was cut off ("EOF", "connection
-//   reset by peer"): the harness's own gap (its istiod rolls with surge, one always serving, so it should
-//   stay 0), counted apart and printed, never hidden.
-// Anything else is counted under its first line.
-import { spawn } from "child_process";
-import * as path from "path";
-import { LocalCluster, TOKEN } from "./localCluster";
+// ...: <the dial or TLS error>"), e.g. "x509: certificate signed by unknown authority" (the caBundle does not
+// hold the root of the certificate istiod presents), "connection refused" (no ready istiod behind the
+// Service), "EOF" (a connection cut). Every refusal counts against the program: istiod is the program's
+// Deployment, rolled by the Deployment controller and reached through kube-proxy as on a cluster. A cause
+// that lies outside both the program and a cluster would be listed in OUTSIDE_THE_PROGRAM with the source
+// that shows it, printed apart and still asserted; there is none.
+// The pods run an image the tier does not stand in for (kwok's alone): the question is admission.
+import { PAUSE_IMAGE } from "./images";
+import { LocalCluster } from "./localCluster";
+import { kubectlAsync } from "./tierServices";
 
 export const UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority";
-export const CONNECTION_REFUSED = "connection refused";
+
+/** Causes that are neither the program's nor a cluster's, each with why (none is known). */
+export const OUTSIDE_THE_PROGRAM: Record<string, string> = {};
 
 export interface ProbeResult {
     attempts: number;
     injected: number;
     /** Created without istio-proxy: the webhook did not run at all. */
     notInjected: number;
-    /** Refusals by cause: UNKNOWN_AUTHORITY, CONNECTION_REFUSED, or the first line of any other message. */
+    /** Refusals by cause: UNKNOWN_AUTHORITY, or the end of the message (where the error is). */
     refused: Record<string, number>;
     /** One message of each cause, as the API server gave it. */
     examples: Record<string, string>;
 }
 
-/** Refusals the program is answerable for: every cause but the harness's own gap. */
+/** Refusals the program is answerable for: every cause but those OUTSIDE_THE_PROGRAM names. */
 export function programRefusals(result: ProbeResult): number {
     return Object.entries(result.refused)
-        .filter(([cause]) => cause !== CONNECTION_REFUSED)
+        .filter(([cause]) => !(cause in OUTSIDE_THE_PROGRAM))
         .reduce((sum, [, n]) => sum + n, 0);
 }
 
-/**
- * A call cut off by the server going away (an istiod stopped with the API server's request in flight). The
- * harness's gap too, counted with "connection refused".
- */
-const CUT_OFF = [": EOF", "connection reset by peer"];
-
 export function causeOf(message: string): string {
     if (message.includes(UNKNOWN_AUTHORITY)) return UNKNOWN_AUTHORITY;
-    if (message.includes(CONNECTION_REFUSED) || CUT_OFF.some((m) => message.includes(m))) return CONNECTION_REFUSED;
     // The dial or TLS error ends the API server's message: keep the end.
     return message.trim().split("\n")[0].slice(-200);
 }
 
-/** kubectl in the cluster's namespace, without blocking the event loop (the `up` it watches runs beside it). */
-function kubectl(cluster: LocalCluster, bin: string, args: string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(
-            "ip",
-            ["netns", "exec", cluster.namespace, path.join(bin, "kubectl"), "--server=https://127.0.0.1:6443", `--token=${TOKEN}`, "--insecure-skip-tls-verify=true", "--request-timeout=20s", ...args],
-            { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: path.join(cluster.dir, "no-kubeconfig") } },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (status) => resolve({ status: status ?? 1, stdout, stderr }));
-        child.stdin.end(input ?? "");
-    });
+export interface PodProbe {
+    stop(): Promise<ProbeResult>;
 }
 
-export function startPodProbe(cluster: LocalCluster, bin: string, namespace: string, opts: { prefix: string; intervalMs?: number; maxAttempts?: number }): { stop(): Promise<ProbeResult> } {
+export function startPodProbe(cluster: LocalCluster, namespace: string, opts: { prefix: string; intervalMs?: number; maxAttempts?: number }): PodProbe {
     const intervalMs = opts.intervalMs ?? 500;
     const maxAttempts = opts.maxAttempts ?? 1200;
     const result: ProbeResult = { attempts: 0, injected: 0, notInjected: 0, refused: {}, examples: {} };
     const inFlight: Promise<void>[] = [];
     const attempt = async (name: string) => {
-        const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec: { containers: [{ name: "app", image: "docker.io/curlimages/curl:8.16.0" }] } };
-        const created = await kubectl(cluster, bin, ["create", "-f", "-", "-o", "json"], JSON.stringify(pod));
+        const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace }, spec: { containers: [{ name: "app", image: PAUSE_IMAGE }] } };
+        const created = await kubectlAsync(cluster, ["create", "-f", "-", "-o", "json"], JSON.stringify(pod));
         if (created.status !== 0) {
             const cause = causeOf(created.stderr);
             result.refused[cause] = (result.refused[cause] ?? 0) + 1;
@@ -82,7 +64,7 @@ export function startPodProbe(cluster: LocalCluster, bin: string, namespace: str
         const names = [...(containers.initContainers ?? []), ...containers.containers].map((c) => c.name);
         if (names.includes("istio-proxy")) result.injected++;
         else result.notInjected++;
-        await kubectl(cluster, bin, ["delete", "pod", name, `--namespace=${namespace}`, "--wait=false"]);
+        await kubectlAsync(cluster, ["delete", "pod", name, `--namespace=${namespace}`, "--wait=false"]);
     };
     const timer = setInterval(() => {
         if (result.attempts >= maxAttempts) return;
@@ -98,13 +80,29 @@ export function startPodProbe(cluster: LocalCluster, bin: string, namespace: str
     };
 }
 
-/** One line for the test's output: the outcomes, the harness's gap apart. */
-export function probeLine(label: string, result: ProbeResult): string {
-    const gap = result.refused[CONNECTION_REFUSED] ?? 0;
-    const others = Object.entries(result.refused).filter(([cause]) => cause !== CONNECTION_REFUSED);
-    return (
-        `${label}: ${result.attempts} pods created every 0.5 s: ${result.injected} injected, ${result.notInjected} not injected, ` +
-        `${programRefusals(result)} refused by the program${others.length ? ` (${others.map(([c, n]) => `${n}× ${c}`).join("; ")})` : ""}; ` +
-        `harness gap (no istiod answering, "${CONNECTION_REFUSED}"): ${gap}`
-    );
+/**
+ * Runs `operation` under a probe started by `start`, and stops the probe whatever the operation does: a
+ * failed `up` leaves no probe creating pods into the tests that follow. The operation's error, if any, is
+ * thrown once the probe has stopped.
+ */
+export async function underProbe<P, T>(start: () => { stop(): Promise<P> }, operation: () => Promise<T>): Promise<{ value: T; probe: P }> {
+    const probe = start();
+    let value: T;
+    try {
+        value = await operation();
+    } catch (err) {
+        await probe.stop();
+        throw err;
+    }
+    return { value, probe: await probe.stop() };
+}
+
+/** The probe's lines for the test's output: the outcomes, then one example of each refusal's cause. */
+export function probeLines(label: string, result: ProbeResult, intervalMs = 500): string[] {
+    const causes = Object.entries(result.refused).map(([cause, n]) => `${n}× ${cause}${cause in OUTSIDE_THE_PROGRAM ? ` (outside the program: ${OUTSIDE_THE_PROGRAM[cause]})` : ""}`);
+    return [
+        `${label}: ${result.attempts} pods created every ${intervalMs / 1000} s: ${result.injected} injected, ${result.notInjected} not injected, ` +
+            `${programRefusals(result)} refused by the program${causes.length ? ` (${causes.join("; ")})` : ""}`,
+        ...Object.entries(result.examples).map(([cause, example]) => `  example of ${cause}: ${example.replace(/\s+/g, " ").slice(0, 400)}`),
+    ];
 }

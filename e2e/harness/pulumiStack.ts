@@ -15,8 +15,8 @@ import { LocalCluster } from "./localCluster";
 export const REPO = path.resolve(__dirname, "..", "..");
 export const PASSPHRASE = "real-tier-passphrase";
 
-/** The program's files, as `pulumi up` in the checkout sees them. */
-const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "package.json", "tsconfig.json", "components"];
+/** The program's files, as `pulumi up` in the checkout sees them, and what `npm run up` runs. */
+const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "package.json", "tsconfig.json", "components", "scripts", "preflight"];
 
 export interface StackHarness {
     stack: Stack;
@@ -36,6 +36,8 @@ export interface StackHarness {
 export async function run<T>(harness: StackHarness, label: string, operation: (opts: { onOutput: (s: string) => void; onEvent: (e: EngineEvent) => void }) => Promise<T>): Promise<{ result: T; seconds: number }> {
     harness.steps = [];
     const lines: string[] = [];
+    // A resource's error reaches the event stream as a diagnostic; the CLI's text output has only its summary.
+    const errors: string[] = [];
     const started = Date.now();
     try {
         const result = await operation({
@@ -43,15 +45,28 @@ export async function run<T>(harness: StackHarness, label: string, operation: (o
             onEvent: (event) => {
                 const meta = event.resourcePreEvent?.metadata;
                 if (meta) harness.steps.push({ op: meta.op, urn: meta.urn, type: meta.type });
+                const diagnostic = event.diagnosticEvent;
+                if (diagnostic?.severity === "error") errors.push(`error: ${diagnostic.urn ? `${diagnostic.urn.split("::").pop()}: ` : ""}${diagnostic.message.trim().replace(/\s*\n\s*/g, " | ")}`);
             },
         });
         harness.output.push(`--- ${label}\n${lines.join("")}`);
         return { result, seconds: (Date.now() - started) / 1000 };
     } catch (err) {
         harness.output.push(`--- ${label} (failed)\n${lines.join("")}`);
-        const text = `${(err as Error).message ?? err}`;
-        throw new Error(`${label} failed: ${text.split("\n").slice(-60).join("\n")}`);
+        const text = `${errors.join("\n")}\n${(err as Error).message ?? err}`;
+        throw new Error(`${label} failed: ${failureText(text)}`);
     }
+}
+
+/**
+ * What a failed operation's output says, short enough to read: the engine's error diagnostics wherever they
+ * are (a refusal by a provider's check comes early, and the program's own unhandled exception when the
+ * engine stops it may follow at length), then the last 60 lines.
+ */
+export function failureText(text: string): string {
+    const lines = text.split("\n");
+    const diagnostics = [...new Set(lines.filter((l) => /^\s*error: /.test(l)).map((l) => l.trim()))];
+    return [...diagnostics, "...", ...lines.slice(-60)].join("\n");
 }
 
 /**
@@ -127,8 +142,12 @@ if [ -n "$port" ]; then
         [ -S "$socket" ] && ip netns exec ${namespace} ss -Hltn "sport = :$port" | grep -q . && break
         sleep 0.05
     done
+    ip netns exec ${namespace} ${cli} "$@"
+    exit
 fi
-ip netns exec ${namespace} ${cli} "$@"
+# No event log to carry: the CLI takes this process's place (ip netns exec execs it), so its pid is the one
+# the caller started, as with a plain pulumi (npm run up's record of the run it started, scripts/stack-state.sh).
+exec ip netns exec ${namespace} ${cli} "$@"
 `;
 }
 

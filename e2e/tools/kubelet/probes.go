@@ -100,7 +100,7 @@ func (w *podWorker) runHandler(ctx context.Context, h *v1.LifecycleHandler, c *c
 }
 
 // execCommand is how a command runs in a running container (kubectl exec, exec probes and hooks): in all
-// its namespaces and its root (nsenter --target on its process), in its working directory, as its user
+// its namespaces (network, UTS, IPC, mount, PID) and its root (nsenter --target on its process), in its working directory, as its user
 // and groups (setpriv, from the container's own /usr), with its environment alone (env -i).
 func (w *podWorker) execCommand(c *containerRuntime, command []string) ([]string, error) {
 	pid := c.pid()
@@ -110,7 +110,9 @@ func (w *podWorker) execCommand(c *containerRuntime, command []string) ([]string
 	if len(command) == 0 {
 		return nil, fmt.Errorf("no command")
 	}
-	args := []string{"nsenter", "--target", strconv.Itoa(pid), "--mount", "--net", "--uts", "--ipc", "--root", "--wd", "--",
+	// --pid: nsenter forks the command into the container's PID namespace, where its /proc is (and PID 1 is
+	// the container's process, as `kill 1` in a container expects).
+	args := []string{"nsenter", "--target", strconv.Itoa(pid), "--mount", "--net", "--uts", "--ipc", "--pid", "--root", "--wd", "--",
 		"/usr/bin/setpriv", "--reuid", strconv.FormatInt(c.uid, 10), "--regid", strconv.FormatInt(c.gid, 10)}
 	if len(c.groups) == 0 {
 		args = append(args, "--clear-groups")

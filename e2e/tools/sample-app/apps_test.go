@@ -96,7 +96,11 @@ func TestParseApp(t *testing.T) {
 
 func TestDetails(t *testing.T) {
 	server, logs := serve(t, Config{App: Details})
-	status, header, body := get(t, server.URL+"/details/0", map[string]string{"x-request-id": "req-1"})
+	status, header, body := get(t, server.URL+"/details/0", map[string]string{
+		"x-request-id": "req-1",
+		// As the server's sidecar sets it for a client that came over mutual TLS.
+		"x-forwarded-client-cert": `By=spiffe://cluster.local/ns/default/sa/bookinfo-details;Hash=ab12;Subject="";URI=spiffe://cluster.local/ns/default/sa/bookinfo-productpage`,
+	})
 	if status != 200 || header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, content type %q", status, header.Get("Content-Type"))
 	}
@@ -118,7 +122,7 @@ func TestDetails(t *testing.T) {
 	if status, _, _ := get(t, server.URL+"/reviews/0", nil); status != 404 {
 		t.Errorf("details answers /reviews/0: %d", status)
 	}
-	if !regexp.MustCompile(`(?m)^details GET /details/0 200 \S+ x-request-id=req-1$`).MatchString(logs.String()) {
+	if !regexp.MustCompile(`(?m)^details GET /details/0 200 \S+ x-request-id=req-1 peer=spiffe://cluster.local/ns/default/sa/bookinfo-productpage$`).MatchString(logs.String()) {
 		t.Errorf("no log line for the request:\n%s", logs)
 	}
 	if n := strings.Count(logs.String(), "\n"); n != 4 {
