@@ -30,7 +30,7 @@ const DETAILS_URL_PLAIN = `http://details.${MESH_NS}:9080/details/0`;
 //        KEY.<n> answers the n-th kubectl call only; KEY.err (or KEY.<n>.err) fails with its text on stderr.
 //   exec POD -c C -- curl ARGS
 //        runs the real curl with /etc/certs/ replaced by $FAKE_STATE/certs-dir and one --connect-to per line
-//        of $FAKE_STATE/connect-to, and exits as curl does (kubectl exec passes the exit code on);
+//        of $FAKE_STATE/connect-to, and exits as curl does (kubectl exec passes the exit code on, saying "command terminated with exit code N");
 //        $FAKE_STATE/exec.err makes kubectl itself fail.
 const KUBECTL = `
 ctx=""; ns=""; rest=()
@@ -69,7 +69,11 @@ case "\${rest[0]:-} \${rest[1]:-}" in
         for a in "\${rest[@]:i+2}"; do args+=("\${a//"$old"/$certs/}"); done
         extra=()
         while read -r line; do extra+=(--connect-to "$line"); done <"$FAKE_STATE/connect-to"
-        exec curl "\${extra[@]}" "\${args[@]}" ;;
+        # As kubectl exec does: the command's exit code passed on, and said on stderr when it is not 0.
+        rc=0
+        curl "\${extra[@]}" "\${args[@]}" || rc=$?
+        [ "$rc" -eq 0 ] || echo "command terminated with exit code $rc" >&2
+        exit "$rc" ;;
     *) echo "fake kubectl: unexpected $*" >&2; exit 99 ;;
 esac`;
 
@@ -242,6 +246,9 @@ function expectFailure(result: RunResult, check: CheckSpec, failure: Failure, at
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(`Check "${check.name}" failed after ${attempts} attempt(s).`);
+    // Four lines, each field on one: what curl or kubectl printed is folded into "seen", not spilled after it.
+    const block = result.stderr.slice(result.stderr.indexOf(`Check "${check.name}" failed`)).trimEnd().split("\n");
+    expect(block.map((line) => /^(Check|  expected:|  seen:|  try:)/.exec(line)?.[1] ?? line)).toEqual(["Check", "  expected:", "  seen:", "  try:"]);
     const field = (name: string) => {
         const m = new RegExp(`^  ${name}: +(.*)$`, "m").exec(result.stderr);
         if (!m) throw new Error(`no "${name}:" line in:\n${result.stderr}`);
@@ -521,7 +528,8 @@ describe("check-curl-without-certs.sh (check 5)", () => {
     test("nothing listening (connection refused, curl exit 7) is an error of the check, not a pass", async () => {
         route(ports.closed);
         const result = await run(check());
-        expectFailure(result, check(), { expected: EXPECTED, seen: /^curl could not make the request \(exit 7\): .*Failed to connect/, try: TRY });
+        // curl's own message alone: not the status it wrote (000), not kubectl's "command terminated" line.
+        expectFailure(result, check(), { expected: EXPECTED, seen: /^curl could not make the request \(exit 7\): curl: \(7\) Failed to connect[^|]*server$/, try: TRY });
     });
 
     test("kubectl exec itself failing (no such pod) is an error of the check", async () => {
@@ -609,7 +617,7 @@ describe("check-plaintext.sh (check 6)", () => {
         const result = await run(check);
         expectFailure(result, check, {
             expected: mode === "STRICT" ? refusedExpected : servedExpected(mode),
-            seen: /^curl could not make the request \(exit 7\): /,
+            seen: /^curl could not make the request \(exit 7\): curl: \(7\) Failed to connect[^|]*server$/,
             try: TRY,
         });
     });

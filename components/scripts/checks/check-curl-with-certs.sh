@@ -11,18 +11,13 @@ need MESH_NAMESPACE
 seen=""
 # shellcheck disable=SC2317 # probe runs through `retry probe`, which shellcheck 0.9 cannot follow
 probe() {
-    local pod code rc=0
+    local pod rc=0
     productpage_pod || return 1
-    local errors
-    errors=$(mktemp)
-    code=$(k --namespace="$MESH_NAMESPACE" exec "$pod" -c istio-proxy -- \
-        curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' \
-        https://details:9080/details/0 \
-        --key /etc/certs/key.pem --cert /etc/certs/cert-chain.pem --cacert /etc/certs/root-cert.pem -k 2>"$errors") || rc=$?
-    seen="curl exit $rc, HTTP ${code:-none}"
-    [ -s "$errors" ] && seen="$seen: $(tr '\n' ' ' <"$errors")"
-    rm -f "$errors"
-    [ "$rc" -eq 0 ] && [ "$code" = 200 ]
+    exec_curl "$MESH_NAMESPACE" "$pod" istio-proxy https://details:9080/details/0 \
+        --key /etc/certs/key.pem --cert /etc/certs/cert-chain.pem --cacert /etc/certs/root-cert.pem -k || rc=$?
+    seen="curl exit $rc, HTTP ${curl_code:-none}"
+    [ -n "$curl_error" ] && seen="$seen: $curl_error"
+    [ "$rc" -eq 0 ] && [ "$curl_code" = 200 ]
 }
 retry probe || fail "HTTP 200 from https://details:9080/details/0 with the certificates in /etc/certs" "$seen" \
     "kubectl --context=$KUBE_CONTEXT -n $MESH_NAMESPACE exec deploy/productpage-v1 -c istio-proxy -- ls /etc/certs (OUTPUT_CERTS annotations); istioctl proxy-status"

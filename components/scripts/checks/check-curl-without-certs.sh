@@ -10,20 +10,18 @@ need MESH_NAMESPACE
 seen=""
 # shellcheck disable=SC2317 # probe runs through `retry probe`, which shellcheck 0.9 cannot follow
 probe() {
-    local pod output rc=0
+    local pod rc=0
     productpage_pod || return 1
-    output=$(k --namespace="$MESH_NAMESPACE" exec "$pod" -c istio-proxy -- \
-        curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' \
-        https://details:9080/details/0 -k 2>&1) || rc=$?
+    exec_curl "$MESH_NAMESPACE" "$pod" istio-proxy https://details:9080/details/0 -k || rc=$?
     if [ "$rc" -eq 0 ]; then
-        seen="served without a client certificate (HTTP $output)"
+        seen="served without a client certificate (HTTP $curl_code)"
         return 1
     fi
     if refused_by_peer "$rc"; then
         seen="refused (curl exit $rc)"
         return 0
     fi
-    seen="curl could not make the request (exit $rc): $output"
+    seen="curl could not make the request (exit $rc): $curl_error"
     return 1
 }
 retry probe || fail "the TLS handshake to details:9080 refused without a client certificate" "$seen" \

@@ -46,6 +46,23 @@ k() {
     kubectl --context="$KUBE_CONTEXT" "$@"
 }
 
+# exec_curl NAMESPACE POD CONTAINER CURL_ARGS...: curl in a pod's container through kubectl exec, its
+# body discarded. Sets curl_code (the HTTP status curl wrote, 000 without an answer) and curl_error (curl's
+# own message, or kubectl's when the exec itself failed, without the "command terminated with exit code N"
+# that kubectl adds); returns curl's exit code (kubectl exec passes it on).
+exec_curl() {
+    local namespace=$1 pod=$2 container=$3 errors rc=0
+    shift 3
+    errors=$(mktemp)
+    # shellcheck disable=SC2034 # read by the checks that source this file
+    curl_code=$(k --namespace="$namespace" exec "$pod" -c "$container" -- \
+        curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' "$@" 2>"$errors") || rc=$?
+    curl_error=$(grep -v '^command terminated with exit code [0-9]*$' "$errors" | tr '\n' ' ' || true)
+    curl_error=${curl_error% }
+    rm -f "$errors"
+    return "$rc"
+}
+
 # retry PROBE: runs the function PROBE until it returns 0, at most $attempts times. PROBE sets $seen.
 retry() {
     local attempt

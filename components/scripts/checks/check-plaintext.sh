@@ -10,12 +10,11 @@ url="http://details.$MESH_NAMESPACE:9080/details/0"
 seen=""
 # shellcheck disable=SC2317 # probe runs through `retry probe`, which shellcheck 0.9 cannot follow
 probe() {
-    local output rc=0
-    output=$(k --namespace="$OUTSIDE_NAMESPACE" exec deploy/curl -c curl -- \
-        curl --silent --show-error --max-time 10 --output /dev/null --write-out '%{http_code}' "$url" 2>&1) || rc=$?
+    local rc=0
+    exec_curl "$OUTSIDE_NAMESPACE" deploy/curl curl "$url" || rc=$?
     if [ "$rc" -eq 0 ]; then
-        seen="served (HTTP $output)"
-        [ "$EXPECTED_MTLS" != STRICT ] && [ "$output" = 200 ]
+        seen="served (HTTP $curl_code)"
+        [ "$EXPECTED_MTLS" != STRICT ] && [ "$curl_code" = 200 ]
         return
     fi
     if refused_by_peer "$rc"; then
@@ -23,7 +22,7 @@ probe() {
         [ "$EXPECTED_MTLS" = STRICT ]
         return
     fi
-    seen="curl could not make the request (exit $rc): $output"
+    seen="curl could not make the request (exit $rc): $curl_error"
     return 1
 }
 if [ "$EXPECTED_MTLS" = STRICT ]; then
