@@ -47,13 +47,27 @@ src="$work/.src"
 # chmod first: a copy from the module cache still read-only would stop rm.
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 started=$(date +%s)
-build() { # build NAME MODULE_DIR PACKAGE [go build flags...]
-    local name=$1 dir=$2 package=$3 from
+# Every binary is linked with -s -w (no symbol table, no DWARF: a shorter link, a smaller file; a panic's
+# stack trace still names functions and lines, from the pclntab) and -trimpath.
+build() { # build NAME MODULE_DIR PACKAGE [-ldflags FLAGS] [go build flags...]
+    local name=$1 dir=$2 package=$3
     shift 3
+    build_into "$work/$name" "$name" "$dir" "$@" -- "$package"
+}
+# build_into OUT LABEL MODULE_DIR [-ldflags FLAGS] [go build flags...] -- PACKAGE...: several main packages
+# of one module in one go build (OUT a folder; each binary named after its package's folder) share its
+# compiles and link side by side.
+build_into() {
+    local out=$1 label=$2 dir=$3 from ldflags="-s -w" flags=()
+    shift 3
+    while [ "$1" != -- ]; do
+        if [ "$1" = -ldflags ]; then ldflags+=" $2" && shift 2; else flags+=("$1") && shift; fi
+    done
+    shift
     from=$(date +%s)
-    echo "real tier: building $name" >&2
-    (cd "$dir" && go build -trimpath "$@" -o "$work/$name" "$package")
-    echo "real tier: built $name in $(($(date +%s) - from)) s" >&2
+    echo "real tier: building $label" >&2
+    (cd "$dir" && go build -trimpath -ldflags "$ldflags" ${flags[@]+"${flags[@]}"} -o "$out" "$@")
+    echo "real tier: built $label in $(($(date +%s) - from)) s" >&2
 }
 # module_dir MODULE@VERSION: downloads a module and prints its folder in the (read-only) module cache.
 module_dir() {
@@ -67,11 +81,9 @@ module_version() {
 build etcd etcd .
 # The version the binaries report, as Kubernetes' own release build stamps it (hack/lib/version.sh).
 k8s_version=(-ldflags "-X k8s.io/component-base/version.gitVersion=v1.35.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=35 -X k8s.io/client-go/pkg/version.gitVersion=v1.35.4")
-build kube-apiserver k8s k8s.io/kubernetes/cmd/kube-apiserver "${k8s_version[@]}"
-build kube-controller-manager k8s k8s.io/kubernetes/cmd/kube-controller-manager "${k8s_version[@]}"
-build kube-scheduler k8s k8s.io/kubernetes/cmd/kube-scheduler "${k8s_version[@]}"
-build kubectl k8s k8s.io/kubernetes/cmd/kubectl "${k8s_version[@]}"
-build kube-proxy k8s k8s.io/kubernetes/cmd/kube-proxy "${k8s_version[@]}"
+build_into "$work/" "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kube-proxy" k8s "${k8s_version[@]}" -- \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kube-proxy
 # kwok's own source already holds its version (pkg/consts.Version "0.8.0").
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
 # kwok runs no stage it is not given: its own "fast" ones, as its module ships them (kustomize/stage).
@@ -139,9 +151,8 @@ istio_revision=${istio_module_version##*-}
 goos=$(go env GOOS)
 goarch=$(go env GOARCH)
 istio_version=(-ldflags "-X istio.io/istio/pkg/version.buildVersion=$istio_release -X istio.io/istio/pkg/version.buildGitRevision=$istio_revision -X istio.io/istio/pkg/version.buildStatus=Clean -X istio.io/istio/pkg/version.buildTag=$istio_release -X istio.io/istio/pkg/version.buildHub=docker.io/istio -X istio.io/istio/pkg/version.buildOS=$goos -X istio.io/istio/pkg/version.buildArch=$goarch")
-build pilot-discovery istio istio.io/istio/pilot/cmd/pilot-discovery "${istio_version[@]}"
-build pilot-agent istio istio.io/istio/pilot/cmd/pilot-agent "${istio_version[@]}"
-build istioctl istio istio.io/istio/istioctl/cmd/istioctl "${istio_version[@]}"
+build_into "$work/" "pilot-discovery, pilot-agent, istioctl" istio "${istio_version[@]}" -- \
+    istio.io/istio/pilot/cmd/pilot-discovery istio.io/istio/pilot/cmd/pilot-agent istio.io/istio/istioctl/cmd/istioctl
 
 # The charts: the module's manifests/charts, as a release archive has them.
 istio_module=$(tr -d '[:space:]' <istio-charts.version)
