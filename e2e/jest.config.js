@@ -6,7 +6,7 @@ module.exports = {
   testMatch: ["**/*.e2e.ts"],
   transform: { "^.+\\.ts$": "<rootDir>/tests/helpers/esbuild-transform.cjs" },
   testTimeout: 120000,
-  // One API server at a time: the suites share the machine's two cores.
+  // One suite at a time when run by hand; e2e/run.sh runs all but lifecycle-cluster two at a time.
   maxWorkers: 1,
   // As in the unit tier (jest.config.js): Math as a module parameter, not a lookup through the vm global proxy.
   sandboxInjectedGlobals: ["Math"],
