@@ -5,7 +5,7 @@
 // readiness probe, and on deletion the grace period honoured; `kubectl exec` and `kubectl logs` reach the
 // containers; a Service's ClusterIP and NodePort reach ready pods through kube-proxy, its name through
 // CoreDNS. Each pod in a network namespace of its own, at the IP kwok gave it.
-import { LocalCluster, NODE_IP, realTierBin } from "./harness/localCluster";
+import { LocalCluster, NODE_IP, realTierBin, startLocalCluster } from "./harness/localCluster";
 import { COREDNS_IMAGE, PAUSE_IMAGE } from "./harness/images";
 
 jest.setTimeout(10 * 60_000);
@@ -37,14 +37,7 @@ const podReady = (name: string) => {
 };
 
 beforeAll(async () => {
-    cluster = new LocalCluster(realTierBin("tier-kubelet"));
-    try {
-        await cluster.start();
-        await cluster.startNodes();
-    } catch (err) {
-        await cluster.stop();
-        throw err;
-    }
+    cluster = await startLocalCluster(realTierBin("tier-kubelet"));
     cluster.kubectl(["create", "namespace", NS]);
     await waitFor("the namespace's default service account", () => cluster.kubectl(["get", "serviceaccount", "default", `--namespace=${NS}`], { allowFail: true }).status === 0);
 }, 5 * 60_000);

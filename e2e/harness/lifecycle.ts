@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { API_SERVER, LocalCluster, realTierBin, TOKEN } from "./localCluster";
+import { API_SERVER, LocalCluster, realTierBin, startLocalCluster, TOKEN } from "./localCluster";
 import { PAUSE_IMAGE } from "./images";
 import { startTierServices } from "./tierServices";
 import { newStack, StackHarness } from "./pulumiStack";
@@ -33,14 +33,7 @@ export interface World {
 export async function startWorld(stack: string, kubeContext?: string): Promise<World> {
     const bin = realTierBin("pulumi");
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "imk-lifecycle-"));
-    const cluster = new LocalCluster(bin);
-    try {
-        await cluster.start();
-        await cluster.startNodes();
-    } catch (err) {
-        await cluster.stop();
-        throw err;
-    }
+    const cluster = await startLocalCluster(bin);
     // The user's kubeconfig: for an existing cluster, a context the stack names; for minikube, empty until
     // the stand-in's `start` writes the profile's context.
     const kubeconfig = path.join(root, "kubeconfig");

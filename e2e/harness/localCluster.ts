@@ -61,6 +61,19 @@ export function run(command: string, args: string[], opts: { input?: string; all
     return result;
 }
 
+/** A cluster with its control plane and its node running (`bin`: the tier's tools); stopped again if either fails. */
+export async function startLocalCluster(bin: string): Promise<LocalCluster> {
+    const cluster = new LocalCluster(bin);
+    try {
+        await cluster.start();
+        await cluster.startNodes();
+    } catch (err) {
+        await cluster.stop();
+        throw err;
+    }
+    return cluster;
+}
+
 export class LocalCluster {
     // Unique per cluster, not only per process: jest runs the tier's files one after another in one process.
     readonly namespace = `imk-real-${randomBytes(4).toString("hex")}`;

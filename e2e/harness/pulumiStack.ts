@@ -195,9 +195,9 @@ export function plainPrivateKeys(text: string): string[] {
 }
 
 /**
- * The CLI in the tier's namespace with the stack's environment, without blocking the event loop (istiod's
- * supervisor keeps following the Secrets meanwhile); killed after 10 minutes, so a hung CLI fails the test
- * instead of stalling the tier.
+ * The CLI in the tier's namespace with the stack's environment, without blocking the event loop (the
+ * probes and the tier's services keep running meanwhile); killed after 10 minutes, so a hung CLI fails the
+ * test instead of stalling the tier.
  */
 function runCli(harness: StackHarness, args: string[]): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve, reject) => {

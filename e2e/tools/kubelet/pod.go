@@ -114,10 +114,7 @@ func (w *podWorker) update(pod *v1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
 	w.mu.Unlock()
-	select {
-	case w.updates <- struct{}{}:
-	default:
-	}
+	w.wake()
 }
 
 // remove is the pod object gone from the API server (deleted with no grace, or finished by us).
@@ -125,6 +122,11 @@ func (w *podWorker) remove() {
 	w.mu.Lock()
 	w.gone = true
 	w.mu.Unlock()
+	w.wake()
+}
+
+// wake tells the worker's loop to look again; one pending wake-up is enough.
+func (w *podWorker) wake() {
 	select {
 	case w.updates <- struct{}{}:
 	default:
